@@ -1,0 +1,216 @@
+//! Command-line interface of the `threatmapper` binary.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, Write};
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use threatmapper_core::{Extracted, Extractor, ObservableKind, Warninglist};
+
+/// ThreatMapper: an analyst-controlled threat-intelligence pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "threatmapper", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract observables (CVE, IPv4, domains, hashes, URLs, e-mail, IPv6)
+    /// from a report file or standard input, defanged forms included.
+    Extract(ExtractArgs),
+}
+
+/// Output format of `extract`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object keyed by kind, each an array of unique canonical values.
+    Json,
+    /// One `kind<TAB>value` line per unique value.
+    Text,
+}
+
+/// Arguments of `threatmapper extract`.
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// The file to read; `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Include the byte offsets of every occurrence.
+    #[arg(long)]
+    pub spans: bool,
+    /// Only these kinds (comma-separated, e.g. `cve,ipv4,domain`).
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Suppress known-benign values listed in this file (exact values,
+    /// `*.suffix` domains, CIDR ranges; one per line). The number suppressed is
+    /// reported on standard error.
+    #[arg(long, value_name = "FILE")]
+    pub warninglist: Option<PathBuf>,
+}
+
+/// Rendering options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputOptions {
+    /// Include spans.
+    pub spans: bool,
+}
+
+/// Run the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Extract(args) => match extract_cmd(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("threatmapper extract: {msg}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn extract_cmd(args: &ExtractArgs) -> Result<(), String> {
+    let mut ex = Extractor::new();
+    if !args.kinds.is_empty() {
+        let kinds = args
+            .kinds
+            .iter()
+            .map(|k| k.parse::<ObservableKind>().map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        ex = ex.kinds(&kinds);
+    }
+    if let Some(path) = &args.warninglist {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read warninglist {}: {e}", path.display()))?;
+        let wl = Warninglist::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        ex = ex.warninglist(wl);
+    }
+    let result = match args.file.as_deref() {
+        None => ex.extract_reader(io::stdin().lock()),
+        Some(p) if p.as_os_str() == "-" => ex.extract_reader(io::stdin().lock()),
+        Some(p) => {
+            let f = File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            ex.extract_reader(f)
+        }
+    }
+    .map_err(|e| {
+        let name = args
+            .file
+            .as_deref()
+            .map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
+        format!("cannot read {name}: {e}")
+    })?;
+    if args.warninglist.is_some() {
+        eprintln!(
+            "threatmapper extract: warninglist suppressed {} value(s)",
+            result.suppressed
+        );
+    }
+    let opts = OutputOptions { spans: args.spans };
+    let out = match args.format {
+        Format::Json => {
+            let mut s = render_json(&result.observables, opts);
+            s.push('\n');
+            s
+        }
+        Format::Text => render_text(&result.observables, opts),
+    };
+    // The process ends right after this; freeing tens of thousands of values
+    // one by one would only delay the exit.
+    std::mem::forget(result);
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write output: {e}")),
+    }
+}
+
+/// The JSON shape of `extract`: an object with one key per kind (all present,
+/// in the order cve, ipv4, domain, md5, sha256, url, email, sha1, ipv6), each an
+/// array of values in first-appearance order — or, with spans, of
+/// `{"value": ..., "spans": [[start, end], ...]}` objects.
+pub fn render_json(items: &[Extracted], opts: OutputOptions) -> String {
+    let mut s = String::with_capacity(items.iter().map(|o| o.value.len() + 3).sum::<usize>() + 128);
+    s.push('{');
+    for (ki, kind) in ObservableKind::ALL.iter().enumerate() {
+        if ki > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "\"{}\":[", kind.as_str());
+        let mut first = true;
+        for o in items.iter().filter(|o| o.kind == *kind) {
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            if opts.spans {
+                s.push_str("{\"value\":");
+                push_json_string(&mut s, &o.value);
+                s.push_str(",\"spans\":[");
+                for (i, sp) in o.spans.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let _ = write!(s, "[{},{}]", sp.start, sp.end);
+                }
+                s.push_str("]}");
+            } else {
+                push_json_string(&mut s, &o.value);
+            }
+        }
+        s.push(']');
+    }
+    s.push('}');
+    s
+}
+
+/// Append `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The text shape of `extract`: `kind<TAB>value` (plus `<TAB>start-end,...`
+/// with spans), one line per unique value in first-appearance order.
+pub fn render_text(items: &[Extracted], opts: OutputOptions) -> String {
+    let mut s = String::new();
+    for o in items {
+        let _ = write!(s, "{}\t{}", o.kind, o.value.replace(['\n', '\t'], " "));
+        if opts.spans {
+            let spans: Vec<String> = o
+                .spans
+                .iter()
+                .map(|sp| format!("{}-{}", sp.start, sp.end))
+                .collect();
+            let _ = write!(s, "\t{}", spans.join(","));
+        }
+        s.push('\n');
+    }
+    s
+}
