@@ -1,5 +1,7 @@
 //! Property tests for the extractor and the normalisers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use threatmapper_core::{
     Extractor, ObservableKind, canonical_observable, canonical_report_url, extract, extract_bytes,

@@ -433,7 +433,7 @@ fn plausible_in_prose(
     if count >= 3 && name.split('.').any(av_platforms) {
         return false;
     }
-    if ctx.spaced && name.split('.').any(|p| spaced_dot_stopwords(p)) {
+    if ctx.spaced && name.split('.').any(spaced_dot_stopwords) {
         return false;
     }
     true

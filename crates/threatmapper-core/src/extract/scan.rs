@@ -410,15 +410,12 @@ impl<'a> Scanner<'a> {
             return d.end;
         }
         // URL: a single label that is a scheme, then a scheme separator.
-        if d.count == 1 {
-            if let Some(sl) = self.scheme_sep(d.end) {
-                let (ls, le) = self.labels[0];
-                if let Some(scheme) = scheme_name(&self.b[ls..le]) {
-                    if let Some(end) = self.url(start, scheme, d.end + sl) {
-                        return end;
-                    }
-                }
-            }
+        if d.count == 1
+            && let Some(sl) = self.scheme_sep(d.end)
+            && let Some(scheme) = scheme_name(&self.b[self.labels[0].0..self.labels[0].1])
+            && let Some(end) = self.url(start, scheme, d.end + sl)
+        {
+            return end;
         }
         // E-mail: a local part, an at-sign, a domain.
         if let Some(al) = self.at_sign(d.end) {
@@ -518,11 +515,11 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let labels = &self.labels[..d.count];
-        if d.count == 4 {
-            if let Some(o) = ipv4_from_labels(labels.iter().map(|&(s, e)| &self.b[s..e])) {
-                write_ipv4(o, &mut self.host);
-                return Some(ObservableKind::Ipv4);
-            }
+        if d.count == 4
+            && let Some(o) = ipv4_from_labels(labels.iter().map(|&(s, e)| &self.b[s..e]))
+        {
+            write_ipv4(o, &mut self.host);
+            return Some(ObservableKind::Ipv4);
         }
         if labels
             .iter()
@@ -822,16 +819,17 @@ impl<'a> Scanner<'a> {
                 64 => Some(ObservableKind::Sha256),
                 _ => None,
             };
-            if let Some(kind) = kind {
-                if run.iter().all(|&c| is_hex(c)) && !run.iter().all(u8::is_ascii_digit) {
-                    let from = self.out.arena.len();
-                    // A hex run is ASCII.
-                    self.out
-                        .arena
-                        .push_str(std::str::from_utf8(run).unwrap_or(""));
-                    self.out.arena[from..].make_ascii_lowercase();
-                    self.commit(s, e, kind, from);
-                }
+            if let Some(kind) = kind
+                && run.iter().all(|&c| is_hex(c))
+                && !run.iter().all(u8::is_ascii_digit)
+            {
+                let from = self.out.arena.len();
+                // A hex run is ASCII.
+                self.out
+                    .arena
+                    .push_str(std::str::from_utf8(run).unwrap_or(""));
+                self.out.arena[from..].make_ascii_lowercase();
+                self.commit(s, e, kind, from);
             }
             k = (e + 15) & !15;
         }
@@ -840,7 +838,6 @@ impl<'a> Scanner<'a> {
 
 /// The first anchor byte at or after `i` and before `limit`. Eight bytes are
 /// classified per step with one branch.
-
 #[inline(always)]
 fn next_trigger(b: &[u8], mut i: usize, limit: usize) -> Option<usize> {
     let b = &b[..limit.min(b.len())];
