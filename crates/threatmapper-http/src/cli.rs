@@ -55,6 +55,10 @@ pub struct ExtractArgs {
     /// reported on standard error.
     #[arg(long, value_name = "FILE")]
     pub warninglist: Option<PathBuf>,
+    /// Scanner threads (default: the number of CPUs). The output is the same
+    /// for any number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Rendering options.
@@ -78,7 +82,10 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn extract_cmd(args: &ExtractArgs) -> Result<(), String> {
-    let mut ex = Extractor::new();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let mut ex = Extractor::new().threads(threads).all_spans(args.spans);
     if !args.kinds.is_empty() {
         let kinds = args
             .kinds

@@ -85,6 +85,8 @@ pub struct Extractor {
     kinds: [bool; ObservableKind::ALL.len()],
     warninglist: Option<Warninglist>,
     chunk_size: usize,
+    threads: usize,
+    all_spans: bool,
     explicit_hosts: bool,
 }
 
@@ -106,7 +108,9 @@ impl Extractor {
         Extractor {
             kinds: [true; ObservableKind::ALL.len()],
             warninglist: None,
-            chunk_size: 1 << 20,
+            chunk_size: 4 << 20,
+            threads: 1,
+            all_spans: true,
             explicit_hosts: false,
         }
     }
@@ -126,8 +130,24 @@ impl Extractor {
         self
     }
 
+    /// Keep every span of every value (the default), or only the first one:
+    /// without spans, memory grows with the number of unique values only, not
+    /// with the number of occurrences.
+    pub fn all_spans(mut self, on: bool) -> Self {
+        self.all_spans = on;
+        self
+    }
+
+    /// Scan with up to this many threads (default 1). Large inputs are split
+    /// into ranges scanned in parallel with the same overlap as streaming
+    /// windows; the result is identical for any thread count.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
     /// Bytes read per streaming step in [`Extractor::extract_reader`]
-    /// (default 1 MiB; values below 4 KiB are raised to 4 KiB, since every
+    /// (default 4 MiB; values below 4 KiB are raised to 4 KiB, since every
     /// step also rescans a fixed overlap).
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = bytes.max(4096);
@@ -143,41 +163,91 @@ impl Extractor {
 
     /// Extract from a byte slice.
     pub fn extract(&self, bytes: &[u8]) -> Extraction {
-        let mut c = Collector::default();
-        c.add(
-            &Scanner::new(bytes, self.explicit_hosts).run(),
-            0,
-            0,
-            usize::MAX,
-        );
+        let mut c = Collector::new(self.all_spans);
+        self.scan_range(bytes, 0, 0, usize::MAX, &mut Vec::new(), &mut c);
         self.finish(c)
+    }
+
+    /// Scan `buf`, which holds stream bytes `[base, base + buf.len())`, and
+    /// collect the matches that start in `[lo, hi)` (stream offsets; `hi` may
+    /// be `usize::MAX`, meaning the end of the stream is in `buf`). With more
+    /// than one thread the range is split into pieces, each scanned with
+    /// `OVERLAP` bytes of context on both sides.
+    fn scan_range(
+        &self,
+        buf: &[u8],
+        base: usize,
+        lo: usize,
+        hi: usize,
+        scratch: &mut Vec<Matches>,
+        c: &mut Collector,
+    ) {
+        const MIN_PIECE: usize = 1 << 20;
+        let end = base + buf.len();
+        let span = hi.min(end).saturating_sub(lo);
+        let pieces = self.threads.min(span / MIN_PIECE).max(1);
+        scratch.resize_with(pieces, Matches::default);
+        if pieces == 1 {
+            let m = std::mem::take(&mut scratch[0]);
+            scratch[0] = Scanner::reusing(buf, self.explicit_hosts, m).run();
+            c.add(&scratch[0], base, lo, hi);
+            return;
+        }
+        let step = span.div_ceil(pieces);
+        let bounds: Vec<(usize, usize)> = (0..pieces)
+            .map(|k| {
+                let a = lo + k * step;
+                let b = if k + 1 == pieces { hi } else { a + step };
+                (a, b)
+            })
+            .collect();
+        let explicit = self.explicit_hosts;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .zip(scratch.iter_mut())
+                .map(|(&(a, b), slot)| {
+                    let from = a.saturating_sub(OVERLAP).max(base);
+                    let to = b.saturating_add(OVERLAP).min(end);
+                    let window = &buf[from - base..to - base];
+                    let m = std::mem::take(slot);
+                    scope.spawn(move || (from, Scanner::reusing(window, explicit, m).run()))
+                })
+                .collect();
+            for (h, (slot, &(a, b))) in handles.into_iter().zip(scratch.iter_mut().zip(&bounds)) {
+                // A scanner thread cannot panic on any input; if one ever did,
+                // re-raise it here rather than lose its matches silently.
+                let (from, m) = match h.join() {
+                    Ok(r) => r,
+                    Err(p) => std::panic::resume_unwind(p),
+                };
+                c.add(&m, from, a, b);
+                *slot = m;
+            }
+        });
     }
 
     /// Extract from a reader, holding at most `chunk_size` plus a fixed overlap
     /// (16 KiB on each side) in memory besides the unique results.
     pub fn extract_reader<R: Read>(&self, mut reader: R) -> io::Result<Extraction> {
-        let mut c = Collector::default();
+        let mut c = Collector::new(self.all_spans);
         // buf holds stream bytes [base, base + buf.len()).
         let mut buf: Vec<u8> = Vec::with_capacity(self.chunk_size + 2 * OVERLAP);
         let mut base = 0usize;
         // Matches starting before `accepted` were emitted by an earlier window.
         let mut accepted = 0usize;
         let mut eof = false;
-        let mut scratch = Matches::default();
+        let mut scratch = Vec::new();
         while !eof {
             let want = (accepted - base) + self.chunk_size + OVERLAP;
-            while buf.len() < want {
-                let old = buf.len();
-                buf.resize(want, 0);
-                match reader.read(&mut buf[old..]) {
-                    Ok(0) => {
-                        buf.truncate(old);
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => buf.truncate(old + n),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-                    Err(e) => return Err(e),
+            if buf.len() < want {
+                // `read_to_end` fills spare capacity without zeroing it first;
+                // `take` bounds it, and a short count means end of input
+                // (it retries interrupted reads itself).
+                let need = (want - buf.len()) as u64;
+                let got = reader.by_ref().take(need).read_to_end(&mut buf)?;
+                if (got as u64) < need {
+                    eof = true;
                 }
             }
             let hi = if eof {
@@ -185,8 +255,7 @@ impl Extractor {
             } else {
                 base + buf.len() - OVERLAP
             };
-            scratch = Scanner::reusing(&buf, self.explicit_hosts, scratch).run();
-            c.add(&scratch, base, accepted, hi);
+            self.scan_range(&buf, base, accepted, hi, &mut scratch, &mut c);
             if eof {
                 break;
             }
@@ -224,8 +293,8 @@ impl Extractor {
 /// The table stores indexes into `items`, so a value is allocated once, when it
 /// is first seen. The hasher is seeded per process (foldhash), so input cannot
 /// be crafted to collide.
-#[derive(Default)]
 struct Collector {
+    all_spans: bool,
     items: Vec<Extracted>,
     /// (hash, index into `items`): the stored hash makes growth cheap.
     table: HashTable<(u64, usize)>,
@@ -233,6 +302,15 @@ struct Collector {
 }
 
 impl Collector {
+    fn new(all_spans: bool) -> Self {
+        Collector {
+            all_spans,
+            items: Vec::new(),
+            table: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
     /// Add the matches of one window whose byte 0 is stream offset `base`,
     /// keeping those that start in `[lo, hi)` (stream offsets).
     fn add(&mut self, matches: &Matches, base: usize, lo: usize, hi: usize) {
@@ -251,7 +329,11 @@ impl Collector {
             match self.table.find(hash, |&(h, i)| {
                 h == hash && items[i].kind == m.kind && items[i].value == value
             }) {
-                Some(&(_, i)) => items[i].spans.push(span),
+                Some(&(_, i)) => {
+                    if self.all_spans {
+                        items[i].spans.push(span);
+                    }
+                }
                 None => {
                     items.push(Extracted {
                         kind: m.kind,

@@ -90,10 +90,6 @@ pub(crate) struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(b: &'a [u8], explicit_hosts: bool) -> Self {
-        Self::reusing(b, explicit_hosts, Matches::default())
-    }
-
     /// A scanner that writes into `out` (cleared first), so that a streaming
     /// caller reuses one allocation across windows.
     pub(crate) fn reusing(b: &'a [u8], explicit_hosts: bool, mut out: Matches) -> Self {

@@ -420,3 +420,32 @@ pub(super) fn sample_corpus() -> String {
     }
     s
 }
+
+#[test]
+fn threads_and_span_modes_agree() {
+    let base = sample_corpus();
+    let mut text = String::new();
+    for i in 0..12 {
+        text.push_str(&base);
+        text.push_str(&format!(" unique{i}.example.net 10.9.{i}.1 "));
+    }
+    assert!(text.len() > 3 << 20);
+    let one = Extractor::new().extract(text.as_bytes()).observables;
+    for t in [2, 3, 4] {
+        let many = Extractor::new().threads(t).extract(text.as_bytes()).observables;
+        assert_eq!(many, one, "threads {t}");
+        let streamed = Extractor::new()
+            .threads(t)
+            .chunk_size(1 << 20)
+            .extract_reader(text.as_bytes())
+            .unwrap()
+            .observables;
+        assert_eq!(streamed, one, "streamed threads {t}");
+    }
+    let first_only = Extractor::new().all_spans(false).extract(text.as_bytes()).observables;
+    assert_eq!(first_only.len(), one.len());
+    for (a, b) in first_only.iter().zip(&one) {
+        assert_eq!(a.value, b.value);
+        assert_eq!(a.spans, b.spans[..1]);
+    }
+}
