@@ -425,7 +425,7 @@ pub(super) fn sample_corpus() -> String {
 fn threads_and_span_modes_agree() {
     let base = sample_corpus();
     let mut text = String::new();
-    for i in 0..12 {
+    for i in 0..40 {
         text.push_str(&base);
         text.push_str(&format!(" unique{i}.example.net 10.9.{i}.1 "));
     }
