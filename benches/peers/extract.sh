@@ -25,9 +25,10 @@ head -c $((PEER_MB * 1048576)) "$OUT/corpus.txt" > "$OUT/corpus-peer.txt"
 if ! command -v rg >/dev/null; then
   (apt-get install -y -qq ripgrep >/dev/null 2>&1 || true)
 fi
-if [ ! -x "$OUT/.venv-peers/bin/python" ]; then
+if ! "$OUT/.venv-peers/bin/python" -c "import iocextract, ioc_finder" 2>/dev/null; then
   python3 -m venv "$OUT/.venv-peers"
-  "$OUT/.venv-peers/bin/pip" install -q iocextract ioc-finder
+  # iocextract imports requests without declaring it.
+  "$OUT/.venv-peers/bin/pip" install -q iocextract ioc-finder requests
 fi
 
 "$OUT/.venv-peers/bin/python" benches/peers/extract_peers.py \

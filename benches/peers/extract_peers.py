@@ -56,15 +56,15 @@ def main():
 
         t = best_of(1, lambda: list(iocextract.extract_iocs(text, refang=True)))
         rows.append(("python iocextract.extract_iocs", peer_mb, t, peer_mb / t))
-    except ImportError:
-        print("iocextract not installed: skipped")
+    except ImportError as e:
+        print(f"iocextract not importable ({e}): skipped")
     try:
         import ioc_finder
 
         t = best_of(1, lambda: ioc_finder.find_iocs(text))
         rows.append(("python ioc_finder.find_iocs", peer_mb, t, peer_mb / t))
-    except ImportError:
-        print("ioc-finder not installed: skipped")
+    except ImportError as e:
+        print(f"ioc-finder not importable ({e}): skipped")
 
     print(f"{'tool':40} {'MB':>7} {'seconds':>9} {'MB/s':>9} {'threatmapper / tool':>20}")
     for name, size, secs, rate in rows:

@@ -37,7 +37,7 @@ use crate::error::{Error, Result, clip};
 #[derive(Debug, Clone, Default)]
 pub struct Warninglist {
     exact: HashSet<String>,
-    suffixes: Vec<String>,
+    suffixes: HashSet<String>,
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
 }
@@ -72,22 +72,52 @@ impl Warninglist {
         Ok(wl)
     }
 
-    /// Add an exact value (matched case-insensitively against canonical values).
+    /// Add an exact value. It is canonicalised like an extracted value (an IP
+    /// address becomes a one-address range, `evil[.]com` becomes `evil.com`,
+    /// `010.0.0.1` becomes `10.0.0.1`); anything else is kept lowercased.
     pub fn add_value(&mut self, value: &str) {
-        self.exact.insert(value.trim().to_lowercase());
+        let v = value.trim();
+        if let Ok(ip) = v.parse::<IpAddr>() {
+            // A bare address cannot fail as a CIDR.
+            let _ = self.add_cidr(&ip.to_string());
+            return;
+        }
+        for kind in [
+            ObservableKind::Ipv4,
+            ObservableKind::Cve,
+            ObservableKind::Md5,
+            ObservableKind::Sha1,
+            ObservableKind::Sha256,
+            ObservableKind::Url,
+            ObservableKind::Email,
+            ObservableKind::Domain,
+        ] {
+            if let Ok(c) = crate::canonical_observable(kind, v) {
+                if kind == ObservableKind::Ipv4 {
+                    let _ = self.add_cidr(&c);
+                } else {
+                    self.exact.insert(c);
+                }
+                return;
+            }
+        }
+        self.exact.insert(v.to_lowercase());
     }
 
     /// Add a domain suffix: it matches the domain itself and all subdomains.
     pub fn add_domain_suffix(&mut self, suffix: &str) -> Result<()> {
-        let s = suffix.trim().trim_matches('.').to_ascii_lowercase();
-        if s.is_empty() || s.contains(['/', ' ', '@']) {
-            return Err(Error::InvalidObservable {
-                kind: ObservableKind::Domain,
-                value: clip(suffix),
-                reason: "not a domain suffix",
-            });
+        let raw = suffix.trim().trim_matches('.');
+        let bad = || Error::InvalidObservable {
+            kind: ObservableKind::Domain,
+            value: clip(suffix),
+            reason: "not a domain suffix",
+        };
+        if raw.is_empty() || raw.contains(['/', ' ', '@']) {
+            return Err(bad());
         }
-        self.suffixes.push(s);
+        // A suffix may be a bare TLD (`ru`) or a Unicode name (`bücher.de`).
+        let s = idna::domain_to_ascii(raw).map_err(|_| bad())?;
+        self.suffixes.insert(s);
         Ok(())
     }
 
@@ -146,7 +176,7 @@ impl Warninglist {
 
     /// Does this canonical value of this kind match an entry?
     pub fn matches(&self, kind: ObservableKind, value: &str) -> bool {
-        if self.exact.contains(value) || self.exact.contains(&value.to_lowercase()) {
+        if self.exact.contains(value) {
             return true;
         }
         match kind {
@@ -163,13 +193,22 @@ impl Warninglist {
         }
     }
 
+    /// The domain or one of its parents is a listed suffix: one lookup per
+    /// label, whatever the size of the list.
     fn domain_matches(&self, d: &str) -> bool {
-        self.suffixes.iter().any(|s| {
-            d == s
-                || (d.len() > s.len()
-                    && d.ends_with(s.as_str())
-                    && d.as_bytes()[d.len() - s.len() - 1] == b'.')
-        })
+        if self.suffixes.is_empty() {
+            return false;
+        }
+        let mut rest = d;
+        loop {
+            if self.suffixes.contains(rest) {
+                return true;
+            }
+            match rest.find('.') {
+                Some(i) => rest = &rest[i + 1..],
+                None => return false,
+            }
+        }
     }
 
     fn ip_matches(&self, v: &str) -> bool {

@@ -208,6 +208,8 @@ fn code_receivers(s: &str) -> bool {
 
 /// Words that, followed by a spaced ` dot `, are prose rather than a defanged host.
 fn spaced_dot_stopwords(s: &str) -> bool {
+    // Only the first label is checked, so country codes such as `it`, `no` or
+    // `in` as a TLD are not affected.
     matches!(
         s,
         "the"
@@ -433,7 +435,8 @@ fn plausible_in_prose(
     if count >= 3 && name.split('.').any(av_platforms) {
         return false;
     }
-    if ctx.spaced && name.split('.').any(spaced_dot_stopwords) {
+    // Prose such as `the dot com bubble`: the word before the spaced dot.
+    if ctx.spaced && spaced_dot_stopwords(first) {
         return false;
     }
     true

@@ -189,7 +189,7 @@ impl Extractor {
         scratch.resize_with(pieces, Matches::default);
         if pieces == 1 {
             let m = std::mem::take(&mut scratch[0]);
-            scratch[0] = Scanner::reusing(buf, self.explicit_hosts, m).run();
+            scratch[0] = Scanner::reusing(buf, base > 0, self.explicit_hosts, m).run();
             c.add(&scratch[0], base, lo, hi);
             return;
         }
@@ -211,7 +211,9 @@ impl Extractor {
                     let to = b.saturating_add(OVERLAP).min(end);
                     let window = &buf[from - base..to - base];
                     let m = std::mem::take(slot);
-                    scope.spawn(move || (from, Scanner::reusing(window, explicit, m).run()))
+                    scope.spawn(move || {
+                        (from, Scanner::reusing(window, from > 0, explicit, m).run())
+                    })
                 })
                 .collect();
             for (h, (slot, &(a, b))) in handles.into_iter().zip(scratch.iter_mut().zip(&bounds)) {
@@ -228,7 +230,7 @@ impl Extractor {
     }
 
     /// Extract from a reader, holding at most `chunk_size` plus a fixed overlap
-    /// (16 KiB on each side) in memory besides the unique results.
+    /// (12 KiB on each side) in memory besides the unique results.
     pub fn extract_reader<R: Read>(&self, mut reader: R) -> io::Result<Extraction> {
         let mut c = Collector::new(self.all_spans);
         // buf holds stream bytes [base, base + buf.len()).

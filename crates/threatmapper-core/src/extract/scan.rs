@@ -76,12 +76,21 @@ struct Dotted {
     count: usize,
     defanged: bool,
     spaced: bool,
+    /// More than `MAX_LABELS` labels or `MAX_HOST_RAW` bytes: never a host,
+    /// and only the first `MAX_LABELS` label ranges were recorded.
+    oversized: bool,
 }
+
+/// Most labels recorded for one dotted token (a host has at most 127).
+const MAX_LABELS: usize = 128;
 
 /// Scans one buffer. `explicit_hosts` treats every dotted token as a host an
 /// analyst named (used to canonicalise manually entered observables).
 pub(crate) struct Scanner<'a> {
     b: &'a [u8],
+    /// The buffer starts inside a stream (a window), so a token touching byte
+    /// 0 may have begun earlier and is not judged.
+    open_start: bool,
     explicit_hosts: bool,
     labels: Vec<(usize, usize)>,
     /// Scratch for a host's canonical value.
@@ -92,11 +101,17 @@ pub(crate) struct Scanner<'a> {
 impl<'a> Scanner<'a> {
     /// A scanner that writes into `out` (cleared first), so that a streaming
     /// caller reuses one allocation across windows.
-    pub(crate) fn reusing(b: &'a [u8], explicit_hosts: bool, mut out: Matches) -> Self {
+    pub(crate) fn reusing(
+        b: &'a [u8],
+        open_start: bool,
+        explicit_hosts: bool,
+        mut out: Matches,
+    ) -> Self {
         out.list.clear();
         out.arena.clear();
         Scanner {
             b,
+            open_start,
             explicit_hosts,
             labels: Vec::with_capacity(16),
             host: String::with_capacity(64),
@@ -389,79 +404,119 @@ impl<'a> Scanner<'a> {
             }
             s -= w;
         }
-        // A token cut by the walk limit or the previous token is not judged.
+        // The walk stopped inside a run of label characters: the token began
+        // earlier than we may look.
+        let hit_limit = s == lim && lim > floor && self.label_w_back(s) > 0;
         while s < anchor && matches!(self.b[s], b'-' | b'_') {
             s += 1;
         }
-        let cut = self.alnum_before(s);
+        // A token whose start is not a real boundary (the walk limit, the end
+        // of the previous token inside a run, a dot separator after a label, or
+        // the start of a window) is skipped whole, never judged from the middle.
+        let cut = hit_limit
+            || self.alnum_before(s)
+            || (s == 0 && self.open_start)
+            || self.continues_dotted_run(s);
         self.parse_compound(s, floor, cut)
+    }
+
+    /// A dot separator ends at `s` and a label ends before it: `s` is in the
+    /// middle of a dotted run.
+    fn continues_dotted_run(&self, s: usize) -> bool {
+        (s.saturating_sub(7)..s).any(|q| {
+            matches!(self.dot_sep(q), Some((l, _)) if q + l == s) && self.label_w_back(q) > 0
+        })
     }
 
     fn parse_compound(&mut self, start: usize, floor: usize, cut: bool) -> usize {
         let d = self.parse_dotted(start);
         if d.count == 0 {
-            return start + 1;
-        }
-        if cut {
-            return d.end;
+            // An at-sign right after local-part punctuation (`0+@evil.com`).
+            if let Some(al) = self.at_sign(start)
+                && let Some(end) = self.email(start, al, floor)
+            {
+                return end;
+            }
+            // Nothing consumed: the caller moves on without a new floor.
+            return start;
         }
         // URL: a single label that is a scheme, then a scheme separator.
-        if d.count == 1
+        if !cut
+            && d.count == 1
             && let Some(sl) = self.scheme_sep(d.end)
             && let Some(scheme) = scheme_name(&self.b[self.labels[0].0..self.labels[0].1])
             && let Some(end) = self.url(start, scheme, d.end + sl)
         {
             return end;
         }
-        // E-mail: a local part, an at-sign, a domain.
-        if let Some(al) = self.at_sign(d.end) {
-            if let Some(end) = self.email(d.end, al, floor) {
+        // E-mail: a local part (which may go on past the dotted run, as in
+        // `john.doe+tag@`), an at-sign, a domain. The local part's own walk
+        // back decides its start, so this runs even for a cut token.
+        let mut at = d.end;
+        while at < d.end + MAX_LOCAL && cls(self.get(at)) & LOCAL != 0 {
+            at += 1;
+        }
+        let mut labels_intact = true;
+        if let Some(al) = self.at_sign(at) {
+            if let Some(end) = self.email(at, al, floor) {
                 return end;
             }
-            // Not an e-mail: fall through and judge the token itself.
-            let d = self.parse_dotted(start);
-            self.host_token(d);
-            return d.end;
+            labels_intact = false;
         }
-        self.host_token(d);
+        if !cut {
+            // `email` parsed the domain's labels over ours: parse again.
+            let d = if labels_intact {
+                d
+            } else {
+                self.parse_dotted(start)
+            };
+            self.host_token(d);
+        }
         d.end
     }
 
-    /// Parse labels joined by dot separators, starting at `start`.
+    /// Parse labels joined by dot separators, starting at `start`. The whole
+    /// run is consumed however long it is (so its end does not depend on where
+    /// parsing began); only the first `MAX_LABELS` label ranges are recorded.
     fn parse_dotted(&mut self, start: usize) -> Dotted {
         self.labels.clear();
-        let lim = (start + MAX_HOST_RAW).min(self.b.len());
+        let n = self.b.len();
         let mut p = start;
         let mut defanged = false;
         let mut spaced = false;
+        let mut count = 0usize;
+        let mut all_numeric = true;
+        let mut last = (start, start);
+        let mut prev_end = start;
         loop {
             let ls = p;
             // In an IPv4-shaped run, `-` after the fourth octet starts a range.
-            let numeric_run = self.labels.len() >= 3
-                && self
-                    .labels
-                    .iter()
-                    .all(|&(a, e)| self.b[a..e].iter().all(u8::is_ascii_digit));
-            while p < lim {
+            let numeric_run = count >= 3 && all_numeric;
+            let mut digits_only = true;
+            while p < n {
                 let w = self.label_w(p);
                 if w == 0 {
                     break;
                 }
-                if numeric_run
-                    && self.b[p] == b'-'
-                    && p > ls
-                    && self.b[ls..p].iter().all(u8::is_ascii_digit)
-                {
+                let c = self.b[p];
+                if numeric_run && c == b'-' && p > ls && digits_only {
                     break;
                 }
+                digits_only &= c.is_ascii_digit();
                 p += w;
             }
             if p == ls {
                 break;
             }
-            self.labels.push((ls, p));
+            if count < MAX_LABELS {
+                self.labels.push((ls, p));
+            }
+            count += 1;
+            all_numeric &= digits_only;
+            prev_end = last.1;
+            last = (ls, p);
             match self.dot_sep(p) {
-                Some((l, kind)) if p + l < lim && self.label_w(p + l) > 0 => {
+                Some((l, kind)) if self.label_w(p + l) > 0 => {
                     match kind {
                         Sep::Plain => {}
                         Sep::Defang => defanged = true,
@@ -473,27 +528,29 @@ impl<'a> Scanner<'a> {
             }
         }
         // Trailing `-`/`_` are separators, not part of the last label.
-        while let Some(&(ls, le)) = self.labels.last() {
-            let mut e = le;
-            while e > ls && matches!(self.b[e - 1], b'-' | b'_') {
-                e -= 1;
-            }
-            if e == ls {
-                self.labels.pop();
-            } else {
-                if let Some(last) = self.labels.last_mut() {
-                    last.1 = e;
-                }
-                break;
-            }
+        let mut end = last.1;
+        while end > last.0 && matches!(self.b[end - 1], b'-' | b'_') {
+            end -= 1;
         }
-        let end = self.labels.last().map_or(start, |&(_, e)| e);
+        if count > 0 && end == last.0 {
+            if self.labels.len() == count {
+                self.labels.pop();
+            }
+            count -= 1;
+            end = if count == 0 { start } else { prev_end };
+        } else if count > 0
+            && self.labels.len() == count
+            && let Some(l) = self.labels.last_mut()
+        {
+            l.1 = end;
+        }
         Dotted {
             start,
             end,
-            count: self.labels.len(),
+            count,
             defanged,
             spaced,
+            oversized: count > MAX_LABELS || end - start > MAX_HOST_RAW,
         }
     }
 
@@ -507,7 +564,7 @@ impl<'a> Scanner<'a> {
     /// Judge the dotted token whose labels are in `self.labels`; on success the
     /// canonical value is in `self.host`.
     fn judge_host(&mut self, d: Dotted, explicit: bool) -> Option<ObservableKind> {
-        if d.count < 2 {
+        if d.count < 2 || d.oversized {
             return None;
         }
         let labels = &self.labels[..d.count];
@@ -575,24 +632,31 @@ impl<'a> Scanner<'a> {
         }
         let path_start = authority_end;
         let mut end = p;
-        // Trailing punctuation belongs to the sentence; closers only when unbalanced.
-        loop {
-            if end <= path_start {
-                break;
-            }
-            let c = self.b[end - 1];
-            let drop = match c {
+        // Trailing punctuation belongs to the sentence; closers only when
+        // unbalanced. Counts are taken once and updated as bytes are dropped.
+        let path = &self.b[path_start..end];
+        let (mut open_p, mut close_p) = (count(path, b'('), count(path, b')'));
+        let (mut open_b, mut close_b) = (count(path, b'['), count(path, b']'));
+        while end > path_start {
+            let drop = match self.b[end - 1] {
                 b'.' | b',' | b';' | b':' | b'!' | b'?' | b'*' => true,
-                b')' => {
-                    count(&self.b[path_start..end], b'(') < count(&self.b[path_start..end], b')')
+                b')' if open_p < close_p => {
+                    close_p -= 1;
+                    true
                 }
-                b']' => {
-                    count(&self.b[path_start..end], b'[') < count(&self.b[path_start..end], b']')
+                b']' if open_b < close_b => {
+                    close_b -= 1;
+                    true
                 }
                 _ => false,
             };
             if !drop {
                 break;
+            }
+            match self.b[end - 1] {
+                b'(' => open_p -= 1,
+                b'[' => open_b -= 1,
+                _ => {}
             }
             end -= 1;
         }
@@ -636,7 +700,7 @@ impl<'a> Scanner<'a> {
         while ls > lim && cls(self.b[ls - 1]) & LOCAL != 0 {
             ls -= 1;
         }
-        if self.alnum_before(ls) {
+        if self.alnum_before(ls) || (ls == 0 && self.open_start) {
             return None;
         }
         while ls < at && self.b[ls] == b'.' {
@@ -709,13 +773,20 @@ impl<'a> Scanner<'a> {
         if !(text.contains("::") || colons == 7) {
             return None;
         }
-        let groups = text.split(':').filter(|g| !g.is_empty()).count();
-        if groups < 2 {
-            return None;
-        }
         let addr: Ipv6Addr = text.parse().ok()?;
         let from = self.out.arena.len();
         let _ = write!(self.out.arena, "{addr}");
+        // At least two groups in the canonical form (`1::0` is `1::`, one group),
+        // so that the value read back is the value again.
+        if self.out.arena[from..]
+            .split(':')
+            .filter(|g| !g.is_empty())
+            .count()
+            < 2
+        {
+            self.out.arena.truncate(from);
+            return None;
+        }
         self.commit(s, e, ObservableKind::Ipv6, from);
         Some(e)
     }
@@ -901,15 +972,16 @@ fn scheme_name(label: &[u8]) -> Option<&'static str> {
 fn push_refanged_path(out: &mut String, path: &[u8]) {
     // The path is URLC bytes only: ASCII.
     let text = std::str::from_utf8(path).unwrap_or("");
-    if !text.contains(['[', '(', '{']) {
+    // `{` ends a URL, so only `[` and `(` defangs can occur in a path.
+    if !text.contains(['[', '(']) {
         out.push_str(text);
         return;
     }
     let mut i = 0;
     while i < path.len() {
         let rest = &path[i..];
-        let skip = if matches!(rest[0], b'[' | b'(' | b'{') {
-            [&b"[.]"[..], b"(.)", b"{.}", b"[dot]", b"(dot)"]
+        let skip = if matches!(rest[0], b'[' | b'(') {
+            [&b"[.]"[..], b"(.)", b"[dot]", b"(dot)"]
                 .iter()
                 .find(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p))
                 .map(|p| p.len())

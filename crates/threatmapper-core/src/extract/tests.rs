@@ -304,6 +304,8 @@ fn ipv6_forms() {
         ("Base::add", &[]),
         ("::", &[]),
         ("see 2001:db8::1.", &["2001:db8::1"]),
+        // Found by fuzzing: `1::0` is `1::` canonically, a single group.
+        ("date: 1010-1::0-12", &[]),
     ];
     for (text, want) in cases {
         check(text, K::Ipv6, want);
@@ -432,7 +434,10 @@ fn threads_and_span_modes_agree() {
     assert!(text.len() > 3 << 20);
     let one = Extractor::new().extract(text.as_bytes()).observables;
     for t in [2, 3, 4] {
-        let many = Extractor::new().threads(t).extract(text.as_bytes()).observables;
+        let many = Extractor::new()
+            .threads(t)
+            .extract(text.as_bytes())
+            .observables;
         assert_eq!(many, one, "threads {t}");
         let streamed = Extractor::new()
             .threads(t)
@@ -442,10 +447,76 @@ fn threads_and_span_modes_agree() {
             .observables;
         assert_eq!(streamed, one, "streamed threads {t}");
     }
-    let first_only = Extractor::new().all_spans(false).extract(text.as_bytes()).observables;
+    let first_only = Extractor::new()
+        .all_spans(false)
+        .extract(text.as_bytes())
+        .observables;
     assert_eq!(first_only.len(), one.len());
     for (a, b) in first_only.iter().zip(&one) {
         assert_eq!(a.value, b.value);
         assert_eq!(a.spans, b.spans[..1]);
     }
+}
+
+#[test]
+fn review_regressions() {
+    // A dotted local part followed by `+`/`%` is still an e-mail.
+    check(
+        "john.doe+tag@gmail.com",
+        K::Email,
+        &["john.doe+tag@gmail.com"],
+    );
+    check(
+        "first.last%ops@evil.net",
+        K::Email,
+        &["first.last%ops@evil.net"],
+    );
+    check("0+_.0@aa.com", K::Email, &["0+_.0@aa.com"]);
+    check("0+@a0.com", K::Email, &["0+@a0.com"]);
+    // Over-long dotted runs are judged whole: no suffix of them is a host.
+    check(&format!("{}evil.com", "a.".repeat(512)), K::Domain, &[]);
+    check(&format!("{}evil.com", "a.".repeat(200)), K::Domain, &[]);
+    check(&format!("x{}evil.com", "-".repeat(255)), K::Domain, &[]);
+    check(&format!("{}evil.com", "a[.]".repeat(400)), K::Domain, &[]);
+    // Spaced dots next to country codes that are also English words.
+    check("evil dot it", K::Domain, &["evil.it"]);
+    check("c2 dot evil dot in", K::Domain, &["c2.evil.in"]);
+    check("the dot com bubble", K::Domain, &[]);
+    // Unbalanced closers in a long URL path are trimmed in linear time.
+    let hostile = format!("{}{} ", "http://x.com/".repeat(80), ")".repeat(1000)).repeat(50);
+    assert!(!extract(&hostile).is_empty());
+}
+
+#[test]
+fn long_runs_stream_like_whole_input() {
+    for chain in [
+        format!("{}evil.com ok.evil.net", "a.".repeat(20_000)),
+        format!("{} 1.2.3.4", "7.".repeat(30_000)),
+        format!("{}@evil.com x@evil.org", "a".repeat(50_000)),
+    ] {
+        let whole = extract_bytes(chain.as_bytes());
+        for chunk in [4096, 10_000] {
+            let streamed = Extractor::new()
+                .chunk_size(chunk)
+                .extract_reader(chain.as_bytes())
+                .unwrap()
+                .observables;
+            assert_eq!(streamed, whole, "chunk {chunk}");
+        }
+        assert!(!whole.is_empty());
+    }
+}
+
+#[test]
+fn warninglist_entries_are_canonicalised() {
+    let wl =
+        Warninglist::parse("010.0.0.1\nevil[.]com\n2001:DB8:0::1\n*.bücher.de\nCVE-2021-44228\n")
+            .unwrap();
+    assert!(wl.matches(K::Ipv4, "10.0.0.1"));
+    assert!(wl.matches(K::Domain, "evil.com"));
+    assert!(wl.matches(K::Ipv6, "2001:db8::1"));
+    assert!(wl.matches(K::Domain, "shop.xn--bcher-kva.de"));
+    assert!(wl.matches(K::Cve, "CVE-2021-44228"));
+    assert!(!wl.matches(K::Domain, "notevil.com"));
+    assert!(Warninglist::parse("ok.com\n10.0.0.0/99\n").is_err());
 }
