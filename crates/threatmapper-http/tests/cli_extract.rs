@@ -13,6 +13,18 @@ const REPORT: &str = "Exploited cve-2021-44228 via hxxp://evil[.]example[.]net/x
                       C2 10.0.0.1:443 and 185.220.101[.]45; mail ops[at]bad[.]ru\n\
                       sha256 E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n";
 
+/// Run the binary with `args`, feeding `input` on standard input.
+fn run_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).expect("valid JSON")
 }
@@ -51,19 +63,7 @@ fn extract_file_json_has_every_key() {
 
 #[test]
 fn extract_stdin_with_spans_and_text() {
-    let mut child = bin()
-        .args(["extract", "-", "--spans"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"see 1.2.3.4 and 1.2.3.4")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_stdin(&["extract", "-", "--spans"], b"see 1.2.3.4 and 1.2.3.4");
     assert!(out.status.success());
     let v = json(&out.stdout);
     assert_eq!(
@@ -71,19 +71,7 @@ fn extract_stdin_with_spans_and_text() {
         serde_json::json!([{"value": "1.2.3.4", "spans": [[4, 11], [16, 23]]}])
     );
 
-    let mut child = bin()
-        .args(["extract", "--format", "text"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(REPORT.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_stdin(&["extract", "--format", "text"], REPORT.as_bytes());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("cve\tCVE-2021-44228\nurl\thttp://evil.example.net/x\n"));
 }

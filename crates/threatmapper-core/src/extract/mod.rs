@@ -11,10 +11,11 @@
 //!   byte span where the value occurs.
 //!
 //! # Untrusted input
-//! Extraction runs in time linear in the input: every anchor looks at a bounded
-//! window (256 bytes back, 1 KiB of host, 2 KiB of URL), there is no regex and no
-//! backtracking, and any byte sequence — invalid UTF-8, NUL bytes, megabyte-long
-//! tokens — is accepted without panicking. Memory grows with the number of
+//! Extraction runs in time linear in the input: look-backs are bounded (256
+//! bytes), a dotted run is consumed once however long, a URL path is read for
+//! at most 2 KiB, there is no regex and no backtracking, and any byte sequence —
+//! invalid UTF-8, NUL bytes, megabyte-long tokens — is accepted without
+//! panicking. Memory grows with the number of
 //! unique observables, not with the input when [`Extractor::extract_reader`] is
 //! used.
 
