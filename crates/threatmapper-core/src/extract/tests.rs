@@ -52,6 +52,9 @@ fn cve_forms() {
             &["CVE-2021-44228"],
         ),
         ("CVE-1899-1234", &[]),
+        // Documented trade-offs of judging whole tokens.
+        ("advisory.CVE-2021-44228", &[]),
+        ("cve-2021-1234.evil.com", &["CVE-2021-1234"]),
     ];
     for (text, want) in cases {
         check(text, K::Cve, want);
