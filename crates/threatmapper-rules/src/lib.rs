@@ -1,17 +1,30 @@
 //! # threatmapper-rules
 //!
-//! Detection Studio: Sigma, KQL, SPL and EQL rule skeletons, rule versions and
-//! validation. **Mostly not implemented yet**: today it holds the Sigma
-//! condition grammar ([`condition`]) that validation will build on; generation,
-//! versions, the other languages' parsers and the CLI are still to come.
+//! Detection Studio. Today it provides **Sigma validation** with located
+//! diagnostics ([`sigma::validate`]): the specification's required fields, a
+//! UUID `id`, `status`/`level` values, dates, tag format, `logsource`,
+//! `detection` with a real condition grammar ([`condition`]), field modifiers
+//! and their combinations, duplicate keys, correlation and filter rules,
+//! multi-document files, and a warning for every remaining
+//! [`sigma::PLACEHOLDER`]. Rule generation, versions and the KQL/SPL/EQL parsers
+//! are not built yet.
 //!
 //! Architecture invariant: pure like `threatmapper-core` — no I/O, no clocks
-//! (time and ids are parameters), no async runtime.
+//! (time and ids are parameters), no async runtime. The `cli` feature adds the
+//! light `threatmapper-rules` binary for CI (no database, no web server).
 //!
 //! ```
-//! let c = threatmapper_rules::condition::parse("selection and not 1 of filter_*").unwrap();
-//! let undefined = threatmapper_rules::condition::undefined_references(&c, &["selection"]);
-//! assert_eq!(undefined, ["pattern `filter_*` matches no search identifier"]);
+//! use threatmapper_rules::{Status, sigma};
+//! let rule = "title: t\nid: 929a690e-bef0-4204-a928-ef5e620d6fcc\nlogsource: {product: windows}\n\
+//!             detection:\n  selection: {CommandLine|contains: REPLACE_WITH_BEHAVIOR}\n  condition: selection\n";
+//! let diags = sigma::validate(rule);
+//! assert_eq!(Status::of(&diags), Status::NeedsAnalyst);
+//! assert_eq!(diags[0].code, "SIGMA900");
 //! ```
 
 pub mod condition;
+pub mod diagnostic;
+pub mod sigma;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Severity, Status};
