@@ -25,6 +25,12 @@ pub enum Command {
     /// Extract observables (CVE, IPv4, domains, hashes, URLs, e-mail, IPv6)
     /// from a report file or standard input, defanged forms included.
     Extract(ExtractArgs),
+    /// Detection rules: validate Sigma files for CI (text, JSON, SARIF, JUnit).
+    Rules {
+        /// What to do with rules.
+        #[command(subcommand)]
+        command: threatmapper_rules::cli::RulesCommand,
+    },
 }
 
 /// Output format of `extract`.
@@ -78,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Rules { command } => threatmapper_rules::cli::run(command),
     }
 }
 

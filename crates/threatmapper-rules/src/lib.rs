@@ -22,6 +22,8 @@
 //! assert_eq!(diags[0].code, "SIGMA900");
 //! ```
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod condition;
 pub mod diagnostic;
 pub mod sigma;

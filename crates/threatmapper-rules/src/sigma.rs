@@ -51,10 +51,10 @@ const OTHER: &[&str] = &[
 /// Who a rule says it is, for checks across files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleIdentity {
-    /// The `id`, when it is a string.
-    pub id: Option<String>,
-    /// The `title`, when it is a string.
-    pub title: Option<String>,
+    /// The `id`, when it is a string, and where it is (line, column).
+    pub id: Option<(String, usize, usize)>,
+    /// The `title`, when it is a string, and where it is (line, column).
+    pub title: Option<(String, usize, usize)>,
     /// Position of the document (1-based line, column).
     pub line: usize,
     /// Column of the document.
@@ -152,10 +152,10 @@ impl Validator {
             Value::Map(m) => {
                 let mut seen = HashSet::new();
                 for (k, v) in m {
-                    if let Some(t) = k.scalar_text() {
-                        if !seen.insert(t.clone()) {
-                            self.error_at("SIGMA002", format!("duplicate key `{t}`"), k);
-                        }
+                    if let Some(t) = k.scalar_text()
+                        && !seen.insert(t.clone())
+                    {
+                        self.error_at("SIGMA002", format!("duplicate key `{t}`"), k);
                     }
                     self.dup_keys(v);
                 }
@@ -196,7 +196,7 @@ impl Validator {
                             t.column,
                         );
                     }
-                    ident.title = Some(s.to_owned());
+                    ident.title = Some((s.to_owned(), t.line, t.column));
                 }
                 Some(_) => self.error_at("SIGMA011", "`title` is empty", t),
                 None => self.error_at(
@@ -216,7 +216,7 @@ impl Validator {
             ),
             Some(n) => match n.as_str() {
                 Some(s) if uuid::Uuid::parse_str(s).is_ok() && s.len() == 36 => {
-                    ident.id = Some(s.to_ascii_lowercase());
+                    ident.id = Some((s.to_ascii_lowercase(), n.line, n.column));
                 }
                 _ => self.error_at(
                     "SIGMA020",
@@ -245,14 +245,15 @@ impl Validator {
             }
         }
         for key in ["description", "author", "license"] {
-            if let Some(n) = field(key) {
-                if n.as_str().is_none() && n.value != Value::Null {
-                    self.error_at(
-                        "SIGMA033",
-                        format!("`{key}` must be a string, not {}", n.type_name()),
-                        n,
-                    );
-                }
+            if let Some(n) = field(key)
+                && n.as_str().is_none()
+                && n.value != Value::Null
+            {
+                self.error_at(
+                    "SIGMA033",
+                    format!("`{key}` must be a string, not {}", n.type_name()),
+                    n,
+                );
             }
         }
         for key in ["references", "fields"] {
@@ -711,48 +712,48 @@ impl Validator {
 }
 
 /// Checks across the rules of a directory: duplicate ids (error) and
-/// duplicate titles (warning). Returns `(file index, diagnostic)` pairs.
-pub fn cross_file(rules: &[(usize, RuleIdentity)]) -> Vec<(usize, Diagnostic)> {
+/// duplicate titles (warning). `rules` pairs a file index with each rule's
+/// identity; `names` names the files. Returns `(file index, diagnostic)` pairs
+/// for every later occurrence.
+pub fn cross_file(rules: &[(usize, RuleIdentity)], names: &[&str]) -> Vec<(usize, Diagnostic)> {
+    use std::collections::HashMap;
+    let name = |f: usize| names.get(f).copied().unwrap_or("another file");
     let mut out = Vec::new();
-    let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut titles: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, (file, r)) in rules.iter().enumerate() {
-        if let Some(id) = &r.id {
-            if let Some(&first) = ids.get(id.as_str()) {
-                out.push((
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut titles: HashMap<&str, usize> = HashMap::new();
+    for (file, r) in rules {
+        if let Some((id, line, col)) = &r.id {
+            match ids.get(id.as_str()) {
+                Some(&first) => out.push((
                     *file,
                     Diagnostic::new(
                         Severity::Error,
                         "SIGMA022",
-                        format!(
-                            "`id` {id} is also used by another rule (rule #{})",
-                            first + 1
-                        ),
-                        r.line,
-                        r.column,
+                        format!("`id` {id} is also used by {}", name(first)),
+                        *line,
+                        *col,
                     ),
-                ));
-            } else {
-                ids.insert(id, i);
+                )),
+                None => {
+                    ids.insert(id, *file);
+                }
             }
         }
-        if let Some(t) = &r.title {
-            if let Some(&first) = titles.get(t.as_str()) {
-                out.push((
+        if let Some((t, line, col)) = &r.title {
+            match titles.get(t.as_str()) {
+                Some(&first) => out.push((
                     *file,
                     Diagnostic::new(
                         Severity::Warning,
                         "SIGMA013",
-                        format!(
-                            "title `{t}` is also used by another rule (rule #{})",
-                            first + 1
-                        ),
-                        r.line,
-                        r.column,
+                        format!("title `{t}` is also used by {}", name(first)),
+                        *line,
+                        *col,
                     ),
-                ));
-            } else {
-                titles.insert(t, i);
+                )),
+                None => {
+                    titles.insert(t, *file);
+                }
             }
         }
     }

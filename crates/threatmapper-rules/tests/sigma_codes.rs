@@ -269,7 +269,12 @@ fn multi_document_files_and_cross_file_checks() {
     assert_eq!(ids.len(), 2);
     assert_eq!(diags.len(), 1);
     assert_eq!((diags[0].code, diags[0].line), ("SIGMA031", 43));
-    let cross = sigma::cross_file(&[(0, ids[0].clone()), (1, ids[1].clone())]);
-    let found: Vec<(usize, &str)> = cross.iter().map(|(f, d)| (*f, d.code)).collect();
-    assert_eq!(found, [(1, "SIGMA022"), (1, "SIGMA013")]);
+    let cross = sigma::cross_file(
+        &[(0, ids[0].clone()), (1, ids[1].clone())],
+        &["a.yml", "b.yml"],
+    );
+    let found: Vec<(usize, &str, usize)> =
+        cross.iter().map(|(f, d)| (*f, d.code, d.line)).collect();
+    assert_eq!(found, [(1, "SIGMA022", 24), (1, "SIGMA013", 23)]);
+    assert!(cross[0].1.message.ends_with("also used by a.yml"));
 }
