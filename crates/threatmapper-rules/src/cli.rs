@@ -80,35 +80,35 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     for p in &args.paths {
         collect(p, &mut files, &mut io_errors);
     }
+    // Validate files on every CPU; results are put back in input order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 8);
+    let per = files.len().div_ceil(threads).max(1);
+    let results: Vec<Result<(FileReport, Vec<sigma::RuleIdentity>), String>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || chunk.iter().map(|f| check_file(f)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| match h.join() {
+                    Ok(v) => v,
+                    Err(p) => std::panic::resume_unwind(p),
+                })
+                .collect()
+        });
     let mut reports = Vec::new();
     let mut idents = Vec::new();
-    for f in &files {
-        let path = f.display().to_string();
-        match std::fs::read(f) {
-            Err(e) => io_errors.push(format!("{path}: cannot read: {e}")),
-            Ok(bytes) => {
-                let (diags, ids) = match String::from_utf8(bytes) {
-                    Ok(text) => sigma::validate_with_identity(&text),
-                    Err(e) => (
-                        vec![Diagnostic::new(
-                            Severity::Error,
-                            "SIGMA000",
-                            format!(
-                                "not UTF-8 text (invalid byte at offset {})",
-                                e.utf8_error().valid_up_to()
-                            ),
-                            1,
-                            1,
-                        )],
-                        Vec::new(),
-                    ),
-                };
+    for r in results {
+        match r {
+            Err(e) => io_errors.push(e),
+            Ok((report, ids)) => {
                 idents.extend(ids.into_iter().map(|i| (reports.len(), i)));
-                reports.push(FileReport {
-                    path,
-                    language: "sigma",
-                    diagnostics: diags,
-                });
+                reports.push(report);
             }
         }
     }
@@ -145,6 +145,36 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Read and validate one file.
+fn check_file(f: &Path) -> Result<(FileReport, Vec<sigma::RuleIdentity>), String> {
+    let path = f.display().to_string();
+    let bytes = std::fs::read(f).map_err(|e| format!("{path}: cannot read: {e}"))?;
+    let (diagnostics, ids) = match String::from_utf8(bytes) {
+        Ok(text) => sigma::validate_with_identity(&text),
+        Err(e) => (
+            vec![Diagnostic::new(
+                Severity::Error,
+                "SIGMA000",
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+                1,
+                1,
+            )],
+            Vec::new(),
+        ),
+    };
+    Ok((
+        FileReport {
+            path,
+            language: "sigma",
+            diagnostics,
+        },
+        ids,
+    ))
 }
 
 /// Files to validate under a path: the path itself if it is a file, else every

@@ -80,18 +80,24 @@ pub fn validate(text: &str) -> Vec<Diagnostic> {
 /// [`validate`], also returning each document's identity.
 pub fn validate_with_identity(text: &str) -> (Vec<Diagnostic>, Vec<RuleIdentity>) {
     let mut v = Validator::default();
-    for (i, line) in text.lines().enumerate() {
-        let mut from = 0;
-        while let Some(p) = line[from..].find(PLACEHOLDER) {
-            let col = line[..from + p].chars().count() + 1;
-            v.warn(
-                "SIGMA900",
-                format!("`{PLACEHOLDER}` must be replaced: not ready for production"),
-                i + 1,
-                col,
-            );
-            from += p + PLACEHOLDER.len();
+    let mut line = 1;
+    let mut line_start = 0;
+    let mut scanned = 0;
+    for (at, _) in text.match_indices(PLACEHOLDER) {
+        for (i, b) in text.as_bytes()[scanned..at].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = scanned + i + 1;
+            }
         }
+        scanned = at;
+        let col = text[line_start..at].chars().count() + 1;
+        v.warn(
+            "SIGMA900",
+            format!("`{PLACEHOLDER}` must be replaced: not ready for production"),
+            line,
+            col,
+        );
     }
     let docs = match parse_documents(text) {
         Ok(d) => d,

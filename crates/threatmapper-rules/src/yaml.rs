@@ -1,13 +1,17 @@
-//! A YAML tree where every node knows its line and column, built on
-//! serde-saphyr (pure Rust, bounded alias expansion, located errors).
+//! A YAML tree where every node knows its line and column, built from the
+//! events of granit-parser (the pure-Rust YAML 1.2 parser under
+//! serde-saphyr). Plain scalars are typed by the YAML 1.2 core schema.
 //!
 //! Duplicate mapping keys are kept (not rejected) so the validator can report
-//! each one at its position and go on.
+//! each one at its position and go on. Alias expansion is bounded: an alias
+//! bomb is an error, not an allocation storm.
 
-use std::fmt;
+use std::collections::HashMap;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
+use granit_parser::{Event, Parser, ScalarStyle};
+
+/// Most nodes that aliases may copy in one stream.
+const ALIAS_BUDGET: usize = 100_000;
 
 /// A YAML node with its 1-based position (0 when unknown).
 #[derive(Debug, Clone, PartialEq)]
@@ -90,74 +94,6 @@ impl Node {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s: Spanned<Value> = Spanned::deserialize(d)?;
-        Ok(Node {
-            value: s.value,
-            line: usize::try_from(s.referenced.line()).unwrap_or(0),
-            column: usize::try_from(s.referenced.column()).unwrap_or(0),
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(n) = seq.next_element::<Node>()? {
-            out.push(n);
-        }
-        Ok(Value::Seq(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some((k, v)) = map.next_entry::<Node, Node>()? {
-            out.push((k, v));
-        }
-        Ok(Value::Map(out))
-    }
-}
-
 /// A YAML syntax (or budget) error with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
@@ -169,26 +105,178 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Parse every document of a YAML stream. Alias expansion and document size
-/// are bounded by serde-saphyr's default budget, so an alias bomb is an error,
-/// not an allocation storm.
+/// Parse every document of a YAML stream.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
-    let mut opts = Options::default();
-    opts.duplicate_keys = DuplicateKeyPolicy::PassThrough;
-    opts.with_snippet = false;
-    serde_saphyr::from_multiple_with_options::<Node>(text, opts).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
-        let message = e.to_string();
-        // The message may end with its own " at line X column Y"; keep the first line.
-        let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
-        YamlError {
-            line,
-            column,
-            message,
+    let mut b = Builder::default();
+    for ev in Parser::new_from_str(text) {
+        let (ev, span) = ev.map_err(|e| YamlError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        let (line, column) = (span.start.line(), span.start.col() + 1);
+        b.event(ev, line, column)?;
+    }
+    Ok(b.docs)
+}
+
+enum Frame {
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>, Option<Node>),
+}
+
+#[derive(Default)]
+struct Builder {
+    docs: Vec<Node>,
+    stack: Vec<(Frame, usize, usize, usize)>,
+    anchors: HashMap<usize, Node>,
+    alias_nodes: usize,
+    doc_has_root: bool,
+}
+
+impl Builder {
+    fn event(&mut self, ev: Event<'_>, line: usize, column: usize) -> Result<(), YamlError> {
+        match ev {
+            Event::DocumentStart(..) => self.doc_has_root = false,
+            Event::DocumentEnd if !self.doc_has_root => {
+                self.docs.push(Node {
+                    value: Value::Null,
+                    line,
+                    column,
+                });
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = if style == ScalarStyle::Plain && tag.is_none() {
+                    plain(&text)
+                } else {
+                    Value::Str(text.into_owned())
+                };
+                self.node(
+                    Node {
+                        value,
+                        line,
+                        column,
+                    },
+                    anchor,
+                );
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                self.stack
+                    .push((Frame::Seq(Vec::new()), anchor, line, column));
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.stack
+                    .push((Frame::Map(Vec::new(), None), anchor, line, column));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((frame, anchor, l, c)) = self.stack.pop() {
+                    let value = match frame {
+                        Frame::Seq(items) => Value::Seq(items),
+                        Frame::Map(entries, _) => Value::Map(entries),
+                    };
+                    self.node(
+                        Node {
+                            value,
+                            line: l,
+                            column: c,
+                        },
+                        anchor,
+                    );
+                }
+            }
+            Event::Alias(id) => {
+                let Some(n) = self.anchors.get(&id).cloned() else {
+                    return Err(YamlError {
+                        line,
+                        column,
+                        message: "alias to an unknown anchor".into(),
+                    });
+                };
+                self.alias_nodes += size(&n);
+                if self.alias_nodes > ALIAS_BUDGET {
+                    return Err(YamlError {
+                        line,
+                        column,
+                        message: format!(
+                            "aliases expand to more than {ALIAS_BUDGET} nodes (alias bomb?)"
+                        ),
+                    });
+                }
+                self.node(n, 0);
+            }
+            _ => {}
         }
-    })
+        Ok(())
+    }
+
+    fn node(&mut self, n: Node, anchor: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, n.clone());
+        }
+        match self.stack.last_mut() {
+            None => {
+                self.doc_has_root = true;
+                self.docs.push(n);
+            }
+            Some((Frame::Seq(items), ..)) => items.push(n),
+            Some((Frame::Map(entries, pending), ..)) => match pending.take() {
+                None => *pending = Some(n),
+                Some(k) => entries.push((k, n)),
+            },
+        }
+    }
+}
+
+fn size(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(s) => s.iter().map(size).sum(),
+        Value::Map(m) => m.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// Type a plain scalar by the YAML 1.2 core schema.
+fn plain(t: &str) -> Value {
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = t.parse::<i64>()
+    {
+        return Value::Int(i);
+    }
+    if let Some(h) = t.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(h, 16)
+    {
+        return Value::Int(i);
+    }
+    if let Some(o) = t.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(o, 8)
+    {
+        return Value::Int(i);
+    }
+    let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && digits
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.');
+    if looks_float && let Ok(f) = t.parse::<f64>() {
+        return Value::Float(f);
+    }
+    Value::Str(t.to_owned())
 }
 
 #[cfg(test)]
