@@ -140,3 +140,79 @@ fn text_sarif_and_junit() {
     assert_eq!(junit.matches("<failure ").count(), 3);
     assert!(junit.contains("REPLACE_WITH_BEHAVIOR"));
 }
+
+#[test]
+fn generate_then_validate_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    std::fs::write(
+        &report,
+        r#"{"id":"r1","title":"Loader","labels":["T1059.001"],
+            "observables":[{"kind":"ipv4","value":"203.0.113[.]7"},{"kind":"sha256","value":"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"}]}"#,
+    )
+    .unwrap();
+    for (lang, ext) in [
+        ("sigma", "yml"),
+        ("kql", "kql"),
+        ("spl", "spl"),
+        ("eql", "eql"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+            .args([
+                "rules",
+                "generate",
+                "--lang",
+                lang,
+                "--date",
+                "2026-12-04",
+                "--report",
+            ])
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = dir.path().join(format!("rule.{ext}"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        let v = validate(&["--format", "json"], &[&path]);
+        assert_eq!(v.status.code(), Some(0), "{lang}");
+        let j: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+        assert_eq!(j["files"][0]["language"], lang);
+        assert_eq!(j["files"][0]["status"], "needs_analyst", "{lang}: {j}");
+        let fixed = String::from_utf8(out.stdout)
+            .unwrap()
+            .replace("REPLACE_WITH_BEHAVIOR", "-EncodedCommand");
+        std::fs::write(&path, fixed).unwrap();
+        let v = validate(&["--deny-warnings"], &[&path]);
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "{lang}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
+    }
+    // Bad input: a located JSON error, exit 1; an unknown kind, exit 1.
+    std::fs::write(&report, "{\"title\": 1}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+        .args(["rules", "generate", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":1:"));
+    std::fs::write(
+        &report,
+        r#"{"title":"x","observables":[{"kind":"asn","value":"1"}]}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+        .args(["rules", "generate", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("observables[0].kind"));
+}

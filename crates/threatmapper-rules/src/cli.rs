@@ -18,8 +18,32 @@ use crate::sigma;
 /// Subcommands of `rules`.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Validate rule files and directories (`.yml`/`.yaml` as Sigma).
+    /// Validate rule files and directories (`.yml`/`.yaml` as Sigma, `.kql`,
+    /// `.spl`, `.eql` by extension).
     Validate(ValidateArgs),
+    /// Print rule skeletons generated from a report (JSON).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `rules generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The report as JSON: `{"id", "title", "description", "references": [..],
+    /// "labels": [..], "observables": [{"kind", "value"}]}`.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: PathBuf,
+    /// Language: sigma, kql, spl, eql or all.
+    #[arg(long, default_value = "all")]
+    pub lang: String,
+    /// Author written into Sigma rules.
+    #[arg(long, default_value = "ThreatMapper")]
+    pub author: String,
+    /// Rule date (YYYY-MM-DD); default today (UTC).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Rule id (UUID); default a fresh random one.
+    #[arg(long)]
+    pub rule_id: Option<String>,
 }
 
 /// Output formats.
@@ -71,6 +95,16 @@ impl FileReport {
 pub fn run(cmd: RulesCommand) -> ExitCode {
     match cmd {
         RulesCommand::Validate(args) => validate_cmd(&args),
+        RulesCommand::Generate(args) => match generate_cmd(&args) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err((code, msg)) => {
+                eprintln!("threatmapper rules generate: {msg}");
+                ExitCode::from(code)
+            }
+        },
     }
 }
 
@@ -147,16 +181,123 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     }
 }
 
+/// The report file `rules generate` reads.
+#[derive(Debug, serde::Deserialize)]
+struct ReportFile {
+    #[serde(default)]
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    observables: Vec<ObservableEntry>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ObservableEntry {
+    kind: String,
+    value: String,
+}
+
+fn generate_cmd(args: &GenerateArgs) -> Result<String, (u8, String)> {
+    use crate::generate::{Language, RuleContext, generate};
+    let text = std::fs::read_to_string(&args.report)
+        .map_err(|e| (2, format!("cannot read {}: {e}", args.report.display())))?;
+    let report: ReportFile = serde_json::from_str(&text).map_err(|e| {
+        (
+            1,
+            format!("{}:{}:{}: {e}", args.report.display(), e.line(), e.column()),
+        )
+    })?;
+    let mut observables = Vec::new();
+    for (i, o) in report.observables.iter().enumerate() {
+        let kind: threatmapper_core::ObservableKind = o
+            .kind
+            .parse()
+            .map_err(|e| (1, format!("observables[{i}].kind: {e}")))?;
+        let value = threatmapper_core::canonical_observable(kind, &o.value)
+            .map_err(|e| (1, format!("observables[{i}].value: {e}")))?;
+        observables.push((kind, value));
+    }
+    let langs: Vec<Language> = if args.lang.eq_ignore_ascii_case("all") {
+        Language::ALL.to_vec()
+    } else {
+        vec![Language::parse(&args.lang).ok_or_else(|| {
+            (
+                2,
+                format!(
+                    "unknown --lang `{}` (sigma, kql, spl, eql or all)",
+                    args.lang
+                ),
+            )
+        })?]
+    };
+    let date = match &args.date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|e| (2, format!("--date `{d}`: {e}")))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let rule_id = match &args.rule_id {
+        Some(r) => uuid::Uuid::parse_str(r).map_err(|e| (2, format!("--rule-id `{r}`: {e}")))?,
+        None => uuid::Uuid::new_v4(),
+    };
+    let ctx = RuleContext {
+        report_id: &report.id,
+        title: &report.title,
+        description: &report.description,
+        references: &report.references,
+        labels: &report.labels,
+        observables: &observables,
+        author: &args.author,
+        date,
+        rule_id,
+    };
+    let mut out = String::new();
+    for (i, lang) in langs.iter().enumerate() {
+        if langs.len() > 1 {
+            let sep = match lang {
+                Language::Sigma => "#",
+                Language::Kql | Language::Eql => "//",
+                Language::Spl => "```",
+            };
+            let end = if *lang == Language::Spl { " ```" } else { "" };
+            if i > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{sep} ==== {} ===={end}", lang.as_str());
+        }
+        out.push_str(&generate(*lang, &ctx));
+    }
+    Ok(out)
+}
+
 /// Read and validate one file.
 fn check_file(f: &Path) -> Result<(FileReport, Vec<sigma::RuleIdentity>), String> {
     let path = f.display().to_string();
     let bytes = std::fs::read(f).map_err(|e| format!("{path}: cannot read: {e}"))?;
+    let lang = f
+        .extension()
+        .and_then(|x| x.to_str())
+        .and_then(crate::generate::Language::from_extension)
+        .unwrap_or(crate::generate::Language::Sigma);
     let (diagnostics, ids) = match String::from_utf8(bytes) {
-        Ok(text) => sigma::validate_with_identity(&text),
+        Ok(text) if lang == crate::generate::Language::Sigma => {
+            sigma::validate_with_identity(&text)
+        }
+        Ok(text) => (crate::validate(lang, &text), Vec::new()),
         Err(e) => (
             vec![Diagnostic::new(
                 Severity::Error,
-                "SIGMA000",
+                match lang {
+                    crate::generate::Language::Sigma => "SIGMA000",
+                    crate::generate::Language::Kql => "KQL001",
+                    crate::generate::Language::Spl => "SPL001",
+                    crate::generate::Language::Eql => "EQL001",
+                },
                 format!(
                     "not UTF-8 text (invalid byte at offset {})",
                     e.utf8_error().valid_up_to()
@@ -170,7 +311,7 @@ fn check_file(f: &Path) -> Result<(FileReport, Vec<sigma::RuleIdentity>), String
     Ok((
         FileReport {
             path,
-            language: "sigma",
+            language: lang.as_str(),
             diagnostics,
         },
         ids,
@@ -178,7 +319,7 @@ fn check_file(f: &Path) -> Result<(FileReport, Vec<sigma::RuleIdentity>), String
 }
 
 /// Files to validate under a path: the path itself if it is a file, else every
-/// `.yml`/`.yaml` below it, in sorted order.
+/// `.yml`, `.yaml`, `.kql`, `.spl` and `.eql` file below it, in sorted order.
 fn collect(p: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
     if p.is_file() {
         out.push(p.to_path_buf());
@@ -196,7 +337,12 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
     for e in entries {
         if e.is_dir() {
             collect(&e, out, errors);
-        } else if matches!(e.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
+        } else if e
+            .extension()
+            .and_then(|x| x.to_str())
+            .and_then(crate::generate::Language::from_extension)
+            .is_some()
+        {
             out.push(e);
         }
     }

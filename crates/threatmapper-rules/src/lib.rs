@@ -26,7 +26,20 @@
 pub mod cli;
 pub mod condition;
 pub mod diagnostic;
+pub mod generate;
+pub mod query;
 pub mod sigma;
+pub mod versions;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity, Status};
+pub use generate::Language;
+
+/// Validate a rule in any language: Sigma through [`sigma::validate`], KQL,
+/// SPL and EQL through [`query::validate`].
+pub fn validate(language: Language, text: &str) -> Vec<Diagnostic> {
+    match language {
+        Language::Sigma => sigma::validate(text),
+        other => query::validate(other, text),
+    }
+}
