@@ -9,7 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let lines = text.lines().count().max(1) + 1;
+    // YAML counts a lone CR as a line break too.
+    let lines = text.matches('\n').count() + text.matches('\r').count() + 1;
     for lang in Language::ALL {
         for d in validate(lang, text) {
             assert!(d.line <= lines, "{lang:?} {d:?}");

@@ -278,3 +278,11 @@ fn multi_document_files_and_cross_file_checks() {
     assert_eq!(found, [(1, "SIGMA022", 24), (1, "SIGMA013", 23)]);
     assert!(cross[0].1.message.ends_with("also used by a.yml"));
 }
+
+#[test]
+fn old_mac_line_endings_count_as_lines() {
+    // Found by fuzzing: YAML counts a lone CR as a line break.
+    let cr = GOOD.replace('\n', "\r");
+    let d = sigma::validate(&cr.replace("level: low", "level: High"));
+    assert_eq!(d.iter().map(|x| (x.code, x.line)).collect::<Vec<_>>(), [("SIGMA031", 21)]);
+}
