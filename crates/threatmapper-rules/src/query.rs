@@ -18,7 +18,7 @@ enum Kind {
     Semi,
     Open(char),
     Close(char),
-    Other,
+    Other(char),
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +211,7 @@ pub fn validate(lang: Language, text: &str) -> Vec<Diagnostic> {
             ("KQL", 3) => "KQL003",
             ("KQL", 4) => "KQL004",
             ("KQL", 5) => "KQL005",
+            ("KQL", 7) => "KQL007",
             ("KQL", _) => "KQL900",
             ("SPL", 1) => "SPL001",
             ("SPL", 2) => "SPL002",
@@ -224,6 +225,7 @@ pub fn validate(lang: Language, text: &str) -> Vec<Diagnostic> {
             (_, 3) => "EQL003",
             (_, 4) => "EQL004",
             (_, 5) => "EQL005",
+            (_, 7) => "EQL007",
             _ => "EQL900",
         }
     };
@@ -434,11 +436,166 @@ pub fn validate(lang: Language, text: &str) -> Vec<Diagnostic> {
             }
         }
     }
+    // Conditions: KQL `where`/`filter` stages and the EQL `where` clause are
+    // parsed as expressions.
+    for (k, (_, st)) in stages.iter().enumerate() {
+        let cond: Option<&[&Tok]> = match lang {
+            Language::Kql => match word(st.first()).as_deref() {
+                Some("where" | "filter") => Some(&st[1..]),
+                _ => None,
+            },
+            Language::Eql if k == 0 => {
+                match (word(st.first()).as_deref(), word(st.get(1)).as_deref()) {
+                    (Some(w), Some("where")) if w != "sequence" && w != "sample" => Some(&st[2..]),
+                    _ => None,
+                }
+            }
+            Language::Eql => match word(st.first()).as_deref() {
+                Some("filter") => Some(&st[1..]),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(toks) = cond {
+            let anchor = st.first().map_or((1, 1), |t| (t.line, t.column));
+            if let Err((line, col, msg)) = expression(lang, toks, anchor) {
+                err(&mut out, 7, msg, line, col);
+            }
+        }
+    }
     if stages.len() == 1 && lang == Language::Spl && stages[0].1.is_empty() {
         err(&mut out, 4, "the query is empty".into(), 1, 1);
     }
     out.sort_by_key(|d| (d.line, d.column));
     out
+}
+
+/// Word operators between two operands.
+fn word_operator(lang: Language, w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    let common = matches!(w.as_str(), "and" | "or" | "in" | "like");
+    let kql = matches!(
+        w.as_str(),
+        "has"
+            | "has_cs"
+            | "has_any"
+            | "has_all"
+            | "hasprefix"
+            | "hasprefix_cs"
+            | "hassuffix"
+            | "hassuffix_cs"
+            | "contains"
+            | "contains_cs"
+            | "startswith"
+            | "startswith_cs"
+            | "endswith"
+            | "endswith_cs"
+            | "matches"
+            | "between"
+            | "regex"
+    );
+    let eql = matches!(w.as_str(), "regex" | "with" | "by" | "of");
+    common || (lang == Language::Kql && kql) || (lang == Language::Eql && eql)
+}
+
+/// Check that `toks` form one expression: operands joined by operators,
+/// prefix `not`/`-`/`!`, calls `f(...)`, parenthesised lists. Returns the
+/// position and message of the first problem.
+fn expression(
+    lang: Language,
+    toks: &[&Tok],
+    anchor: (usize, usize),
+) -> Result<(), (usize, usize, String)> {
+    if toks.is_empty() {
+        return Err((anchor.0, anchor.1, "the condition is empty".into()));
+    }
+    // `true` when the previous token ends an operand.
+    let mut after_operand = false;
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i];
+        let at = |msg: String| Err((t.line, t.column, msg));
+        match &t.kind {
+            Kind::Word(w) if word_operator(lang, w) => {
+                let lw = w.to_ascii_lowercase();
+                if !after_operand && lw != "in" {
+                    return at(format!("`{w}` needs an operand before it"));
+                }
+                // `matches regex`: one operator spelled with two words.
+                if lw == "matches"
+                    && matches!(toks.get(i + 1).map(|t| &t.kind), Some(Kind::Word(r)) if r.eq_ignore_ascii_case("regex"))
+                {
+                    i += 1;
+                }
+                after_operand = false;
+            }
+            Kind::Word(w) if w.eq_ignore_ascii_case("not") => {
+                if after_operand {
+                    return at("`not` cannot follow an operand: join them with `and`/`or`".into());
+                }
+            }
+            Kind::Word(_) | Kind::Str => {
+                if after_operand {
+                    return at("two operands with no operator between them".into());
+                }
+                after_operand = true;
+            }
+            Kind::Open(_) => {
+                // A call or a list: skip to the matching closer.
+                let depth = t.depth;
+                let mut j = i + 1;
+                while j < toks.len()
+                    && !(matches!(toks[j].kind, Kind::Close(_)) && toks[j].depth == depth)
+                {
+                    j += 1;
+                }
+                i = j;
+                after_operand = true;
+            }
+            Kind::Close(_) => after_operand = true,
+            Kind::Other(c) => {
+                let c = *c;
+                match c {
+                    '=' | '<' | '>' | ':' | '+' | '*' | '/' | '%' | '~' => {
+                        // Part of a multi-character operator (`==`, `<=`, `=~`, `in~`)?
+                        let prev_op = i > 0
+                            && match &toks[i - 1].kind {
+                                Kind::Other(p) => "=<>!~:".contains(*p),
+                                // `in~`, `like~`, `regex~`: case-insensitive forms.
+                                Kind::Word(w) => c == '~' && word_operator(lang, w),
+                                _ => false,
+                            };
+                        if !(after_operand || prev_op || (c == '*' && lang == Language::Eql)) {
+                            return at(format!("`{c}` needs an operand before it"));
+                        }
+                        after_operand = false;
+                    }
+                    // A binary minus; `!` and a prefix `-` (`!has`, `-1`)
+                    // leave the state as it is.
+                    '-' if after_operand => after_operand = false,
+                    ',' => {
+                        if !after_operand {
+                            return at("`,` needs an operand before it".into());
+                        }
+                        after_operand = false;
+                    }
+                    '.' => after_operand = false,
+                    _ => {}
+                }
+            }
+            Kind::Pipe | Kind::Semi => {}
+        }
+        i += 1;
+    }
+    if !after_operand {
+        let t = toks[toks.len() - 1];
+        return Err((
+            t.line,
+            t.column,
+            "the condition ends with an operator".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn body_has_index(stage: &[&Tok], _text: &str) -> bool {
@@ -590,7 +747,7 @@ fn lex(lang: Language, text: &str) -> Result<Vec<Tok>, LexError> {
                 push(&mut out, Kind::Word(w), depth);
                 continue;
             }
-            _ => push(&mut out, Kind::Other, depth),
+            other => push(&mut out, Kind::Other(other), depth),
         }
         advance(&mut i, &mut line, &mut col, 1, &chars);
     }
@@ -629,6 +786,16 @@ mod tests {
             [("KQL900", 1, 18)]
         );
         assert_eq!(codes(k, "T | where A == @\"C:\\x\"\"y\""), []);
+        assert_eq!(codes(k, "T | where == 1"), [("KQL007", 1, 11)]);
+        assert_eq!(codes(k, "T | where A =="), [("KQL007", 1, 14)]);
+        assert_eq!(codes(k, "T | where A B"), [("KQL007", 1, 13)]);
+        assert_eq!(
+            codes(
+                k,
+                "T | where A !has \"x\" and B in~ (\"a\", \"b\") and not(C) and D matches regex \"x\""
+            ),
+            []
+        );
     }
 
     #[test]
@@ -664,5 +831,13 @@ mod tests {
         assert_eq!(codes(e, "process.name == \"x\""), [("EQL004", 1, 1)]);
         assert_eq!(codes(e, "process where x | tally"), [("EQL005", 1, 19)]);
         assert_eq!(codes(e, "/* open process where true"), [("EQL001", 1, 1)]);
+        assert_eq!(codes(e, "process where =="), [("EQL007", 1, 15)]);
+        assert_eq!(
+            codes(
+                e,
+                "process where a : \"*x*\" and b in~ (\"c\") and not d == 1"
+            ),
+            []
+        );
     }
 }

@@ -284,5 +284,8 @@ fn old_mac_line_endings_count_as_lines() {
     // Found by fuzzing: YAML counts a lone CR as a line break.
     let cr = GOOD.replace('\n', "\r");
     let d = sigma::validate(&cr.replace("level: low", "level: High"));
-    assert_eq!(d.iter().map(|x| (x.code, x.line)).collect::<Vec<_>>(), [("SIGMA031", 21)]);
+    assert_eq!(
+        d.iter().map(|x| (x.code, x.line)).collect::<Vec<_>>(),
+        [("SIGMA031", 21)]
+    );
 }
