@@ -33,6 +33,18 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// An import document that cannot be read at all (not JSON, not a bundle,
+    /// an unsupported version); per-object problems are reported as rejections
+    /// instead, and the rest of the document still imports.
+    #[error("{format} {location}: {reason}")]
+    Format {
+        /// The format (`STIX`, `MISP`, `feed`, `ATLAS`).
+        format: &'static str,
+        /// Where: a JSON path, a line and column, or a byte offset.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A warninglist entry that cannot be parsed.
     #[error("warninglist line {line}: {reason}")]
     InvalidWarninglist {

@@ -47,6 +47,8 @@
 //! - [`Warninglist`]: known-benign values to suppress.
 //! - [`canonical_report_url`], [`normalized_title`], [`canonical_observable`]:
 //!   normalisation.
+//! - [`report`]: [`ReportDraft`] and [`ImportResult`], what importers produce;
+//!   [`stix`]: STIX 2.1 bundles (with a patterning-language parser).
 //!
 //! Architecture invariant: nothing in this crate knows about databases, HTTP,
 //! async runtimes or Python; it compiles without tokio, sqlx, axum, reqwest or
@@ -56,6 +58,8 @@ mod error;
 pub mod extract;
 mod normalize;
 mod observable;
+pub mod report;
+pub mod stix;
 mod warninglist;
 
 pub use error::{Error, Result};
@@ -64,4 +68,5 @@ pub use normalize::{
     TRACKING_PARAMETERS, canonical_observable, canonical_report_url, normalized_title,
 };
 pub use observable::{Extracted, ObservableKind, Span};
+pub use report::{DraftObservable, ImportResult, Origin, Rejected, ReportDraft};
 pub use warninglist::Warninglist;

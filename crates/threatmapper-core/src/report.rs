@@ -1,0 +1,132 @@
+//! Report drafts: what every importer produces and the store ingests.
+
+use serde::Serialize;
+
+use crate::ObservableKind;
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// An RSS/Atom/JSON feed entry.
+    Feed,
+    /// A STIX 2.1 bundle or TAXII envelope.
+    Stix,
+    /// A MISP event.
+    Misp,
+    /// MITRE ATLAS data.
+    Atlas,
+    /// Entered by an analyst.
+    Manual,
+}
+
+/// An observable attached to a draft, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DraftObservable {
+    /// Kind.
+    pub kind: ObservableKind,
+    /// Canonical value.
+    pub value: String,
+    /// Where in the input it came from (an object id, a JSON path).
+    pub source: String,
+}
+
+/// A report parsed from an external format, not yet stored. Every draft
+/// enters the intake queue as pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportDraft {
+    /// Title.
+    pub title: String,
+    /// The report's URL (canonical report-URL form when it is http/https/ftp).
+    pub url: Option<String>,
+    /// Publication time, RFC 3339 in UTC.
+    pub published: Option<String>,
+    /// Author or producing organisation.
+    pub author: Option<String>,
+    /// Plain-text summary.
+    pub summary: String,
+    /// Origin format.
+    pub origin: Origin,
+    /// External ids (STIX id, MISP uuid, ATLAS id, feed entry id).
+    pub external_ids: Vec<String>,
+    /// Labels, tags and technique ids.
+    pub labels: Vec<String>,
+    /// TLP marking (`TLP:CLEAR`, `TLP:GREEN`, `TLP:AMBER`, `TLP:AMBER+STRICT`, `TLP:RED`).
+    pub tlp: Option<String>,
+    /// Observables, unique by (kind, value), in input order.
+    pub observables: Vec<DraftObservable>,
+}
+
+impl ReportDraft {
+    /// An empty draft of an origin.
+    pub fn new(origin: Origin, title: impl Into<String>) -> Self {
+        ReportDraft {
+            title: title.into(),
+            url: None,
+            published: None,
+            author: None,
+            summary: String::new(),
+            origin,
+            external_ids: Vec::new(),
+            labels: Vec::new(),
+            tlp: None,
+            observables: Vec::new(),
+        }
+    }
+
+    /// Add an observable unless the same (kind, value) is already there.
+    pub fn add_observable(&mut self, kind: ObservableKind, value: String, source: String) {
+        if !self
+            .observables
+            .iter()
+            .any(|o| o.kind == kind && o.value == value)
+        {
+            self.observables.push(DraftObservable {
+                kind,
+                value,
+                source,
+            });
+        }
+    }
+}
+
+/// An input object or attribute that was refused, with where and why; the
+/// rest of the input is still imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Where: a JSON path (`objects[17]`), with the object id when known.
+    pub location: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an importer produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportResult {
+    /// Report drafts.
+    pub drafts: Vec<ReportDraft>,
+    /// Objects, attributes or patterns of kinds ThreatMapper does not import
+    /// (counted, never silently dropped).
+    pub unsupported: usize,
+    /// Refused parts of the input.
+    pub rejected: Vec<Rejected>,
+    /// Warnings (dangling references, invalid dates, ...).
+    pub warnings: Vec<String>,
+}
+
+impl ImportResult {
+    /// Total observables over all drafts.
+    pub fn observable_count(&self) -> usize {
+        self.drafts.iter().map(|d| d.observables.len()).sum()
+    }
+}
+
+/// Normalise a timestamp to RFC 3339 UTC, if it is one.
+pub(crate) fn rfc3339(s: &str) -> Option<String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| {
+            d.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+}

@@ -1,0 +1,430 @@
+//! The STIX 2.1 patterning language: a parser for indicator patterns.
+//!
+//! ```text
+//! pattern     := observation ( ("AND" | "OR" | "FOLLOWEDBY") observation )*
+//! observation := "[" comparison-expr "]" qualifier* | "(" pattern ")" qualifier*
+//! comparison-expr := comparison ( ("AND" | "OR") comparison )* with parentheses
+//! comparison  := object-path "NOT"? operator value
+//! operator    := = != < <= > >= IN LIKE MATCHES ISSUBSET ISSUPERSET
+//! qualifier   := WITHIN n SECONDS | START t'...' STOP t'...' | REPEATS n TIMES
+//! ```
+//! Values: `'string'` (with `\'` and `\\`), numbers, `true`/`false`,
+//! `t'timestamp'`, `b'base64'`, `h'hex'`, and `(v, ...)` lists.
+
+/// One comparison of a pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The object type (`ipv4-addr`).
+    pub object_type: String,
+    /// The property path (`value`, `hashes.SHA-256`), quotes removed.
+    pub path: String,
+    /// The operator, uppercase (`=`, `IN`, `LIKE`, ...).
+    pub operator: String,
+    /// `NOT` before the operator.
+    pub negated: bool,
+    /// String values (one, or several for `IN`); other literals as written.
+    pub values: Vec<String>,
+}
+
+/// A pattern syntax error with its 1-based column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    /// 1-based character column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    LBracket,
+    RBracket,
+    LParen,
+    RParen,
+    Comma,
+    Colon,
+    Op(String),
+    Word(String),
+    Str(String),
+    Typed(char, String),
+    Num(String),
+    End,
+}
+
+fn lex(s: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
+    let c: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let err = |i: usize, m: &str| PatternError {
+        column: i + 1,
+        message: m.to_owned(),
+    };
+    while i < c.len() {
+        let ch = c[i];
+        let start = i;
+        match ch {
+            ' ' | '\t' | '\n' | '\r' => {
+                i += 1;
+                continue;
+            }
+            '[' => out.push((Tok::LBracket, start)),
+            ']' => out.push((Tok::RBracket, start)),
+            '(' => out.push((Tok::LParen, start)),
+            ')' => out.push((Tok::RParen, start)),
+            ',' => out.push((Tok::Comma, start)),
+            ':' => out.push((Tok::Colon, start)),
+            '=' => out.push((Tok::Op("=".into()), start)),
+            '!' | '<' | '>' => {
+                if c.get(i + 1) == Some(&'=') {
+                    out.push((Tok::Op(format!("{ch}=")), start));
+                    i += 2;
+                    continue;
+                }
+                if ch == '!' {
+                    return Err(err(i, "`!` must be followed by `=`"));
+                }
+                out.push((Tok::Op(ch.to_string()), start));
+            }
+            '\'' => {
+                let (v, next) =
+                    string(&c, i + 1).ok_or_else(|| err(i, "string is never closed"))?;
+                out.push((Tok::Str(v), start));
+                i = next;
+                continue;
+            }
+            c0 if (c0 == 't' || c0 == 'b' || c0 == 'h') && c.get(i + 1) == Some(&'\'') => {
+                let (v, next) =
+                    string(&c, i + 2).ok_or_else(|| err(i, "string is never closed"))?;
+                out.push((Tok::Typed(c0, v), start));
+                i = next;
+                continue;
+            }
+            '*' => out.push((Tok::Word("*".into()), start)),
+            d if d.is_ascii_digit()
+                || ((d == '-' || d == '+') && c.get(i + 1).is_some_and(char::is_ascii_digit)) =>
+            {
+                let mut j = i + 1;
+                while j < c.len() && (c[j].is_ascii_digit() || c[j] == '.') {
+                    j += 1;
+                }
+                out.push((Tok::Num(c[i..j].iter().collect()), start));
+                i = j;
+                continue;
+            }
+            w if w.is_ascii_alphabetic()
+                || w == '_'
+                || (w == '.' && c.get(i + 1).is_some_and(char::is_ascii_alphabetic)) =>
+            {
+                let mut j = i;
+                while j < c.len()
+                    && (c[j].is_ascii_alphanumeric() || matches!(c[j], '_' | '-' | '.'))
+                {
+                    j += 1;
+                }
+                out.push((Tok::Word(c[i..j].iter().collect()), start));
+                i = j;
+                continue;
+            }
+            other => return Err(err(i, &format!("unexpected character `{other}`"))),
+        }
+        i += 1;
+    }
+    out.push((Tok::End, c.len()));
+    Ok(out)
+}
+
+/// A quoted string from `i` (just after the opening quote): returns the value
+/// and the index after the closing quote.
+fn string(c: &[char], mut i: usize) -> Option<(String, usize)> {
+    let mut v = String::new();
+    while i < c.len() {
+        match c[i] {
+            '\\' => {
+                v.push(*c.get(i + 1)?);
+                i += 2;
+            }
+            '\'' => return Some((v, i + 1)),
+            x => {
+                v.push(x);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+struct P {
+    t: Vec<(Tok, usize)>,
+    i: usize,
+    /// Index of the token `bump` returned last: errors point at it.
+    last: usize,
+    out: Vec<Comparison>,
+}
+
+impl P {
+    fn peek(&self) -> &Tok {
+        &self.t[self.i.min(self.t.len() - 1)].0
+    }
+    fn pos(&self) -> usize {
+        self.t[self.i.min(self.t.len() - 1)].1 + 1
+    }
+    fn bump(&mut self) -> Tok {
+        let t = self.peek().clone();
+        self.last = self.i.min(self.t.len() - 1);
+        if self.i < self.t.len() - 1 {
+            self.i += 1;
+        }
+        t
+    }
+    /// An error at the token just consumed.
+    fn err<T>(&self, m: impl Into<String>) -> Result<T, PatternError> {
+        Err(PatternError {
+            column: self.t[self.last].1 + 1,
+            message: m.into(),
+        })
+    }
+    /// An error at the next token.
+    fn err_here<T>(&self, m: impl Into<String>) -> Result<T, PatternError> {
+        Err(PatternError {
+            column: self.pos(),
+            message: m.into(),
+        })
+    }
+    fn kw(&self, k: &str) -> bool {
+        matches!(self.peek(), Tok::Word(w) if w.eq_ignore_ascii_case(k))
+    }
+
+    fn pattern(&mut self) -> Result<(), PatternError> {
+        self.observation()?;
+        while self.kw("AND") || self.kw("OR") || self.kw("FOLLOWEDBY") {
+            self.bump();
+            self.observation()?;
+        }
+        Ok(())
+    }
+
+    fn observation(&mut self) -> Result<(), PatternError> {
+        match self.peek() {
+            Tok::LBracket => {
+                self.bump();
+                self.comparison_expr()?;
+                if self.bump() != Tok::RBracket {
+                    return self.err("expected `]`");
+                }
+            }
+            Tok::LParen => {
+                self.bump();
+                self.pattern()?;
+                if self.bump() != Tok::RParen {
+                    return self.err("expected `)`");
+                }
+            }
+            _ => return self.err_here("expected `[` to start an observation"),
+        }
+        self.qualifiers()
+    }
+
+    fn qualifiers(&mut self) -> Result<(), PatternError> {
+        loop {
+            if self.kw("WITHIN") {
+                self.bump();
+                if !matches!(self.bump(), Tok::Num(_)) {
+                    return self.err("expected `WITHIN <number> SECONDS`");
+                }
+                if !self.kw("SECONDS") {
+                    return self.err_here("expected `SECONDS`");
+                }
+                self.bump();
+            } else if self.kw("REPEATS") {
+                self.bump();
+                if !matches!(self.bump(), Tok::Num(_)) {
+                    return self.err("expected `REPEATS <number> TIMES`");
+                }
+                if !self.kw("TIMES") {
+                    return self.err_here("expected `TIMES`");
+                }
+                self.bump();
+            } else if self.kw("START") {
+                self.bump();
+                if !matches!(self.bump(), Tok::Typed('t', _)) {
+                    return self.err("expected `START t'...' STOP t'...'`");
+                }
+                if !self.kw("STOP") {
+                    return self.err_here("expected `STOP`");
+                }
+                self.bump();
+                if !matches!(self.bump(), Tok::Typed('t', _)) {
+                    return self.err("expected a timestamp t'...' after STOP");
+                }
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    fn comparison_expr(&mut self) -> Result<(), PatternError> {
+        self.comparison_term()?;
+        while self.kw("AND") || self.kw("OR") {
+            self.bump();
+            self.comparison_term()?;
+        }
+        Ok(())
+    }
+
+    fn comparison_term(&mut self) -> Result<(), PatternError> {
+        if *self.peek() == Tok::LParen {
+            self.bump();
+            self.comparison_expr()?;
+            if self.bump() != Tok::RParen {
+                return self.err("expected `)`");
+            }
+            return Ok(());
+        }
+        let Tok::Word(object_type) = self.bump() else {
+            return self.err("expected an object path such as ipv4-addr:value");
+        };
+        if self.bump() != Tok::Colon {
+            return self.err("expected `:` after the object type");
+        }
+        let mut path = String::new();
+        loop {
+            match self.bump() {
+                Tok::Word(w) => {
+                    // `hashes.'SHA-256'`: a word ending in `.` then a quoted part.
+                    path.push_str(&w);
+                    if w.ends_with('.') {
+                        if let Tok::Str(q) = self.peek().clone() {
+                            self.bump();
+                            path.push_str(&q);
+                        }
+                    }
+                }
+                Tok::Str(q) => path.push_str(&q),
+                _ => return self.err("expected a property name"),
+            }
+            // `[*]` / `[0]` list indexes.
+            if *self.peek() == Tok::LBracket
+                && matches!(
+                    self.t.get(self.i + 1).map(|t| &t.0),
+                    Some(Tok::Num(_)) | Some(Tok::Op(_)) | Some(Tok::Word(_))
+                )
+                && matches!(self.t.get(self.i + 2).map(|t| &t.0), Some(Tok::RBracket))
+            {
+                self.bump();
+                self.bump();
+                self.bump();
+                path.push_str("[]");
+            }
+            if let Tok::Word(w) = self.peek().clone() {
+                if w.starts_with('.') {
+                    continue;
+                }
+            }
+            break;
+        }
+        let negated = if self.kw("NOT") {
+            self.bump();
+            true
+        } else {
+            false
+        };
+        let operator = match self.bump() {
+            Tok::Op(o) => o,
+            Tok::Word(w)
+                if ["IN", "LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+            {
+                w.to_ascii_uppercase()
+            }
+            _ => return self.err("expected a comparison operator"),
+        };
+        let mut values = Vec::new();
+        if *self.peek() == Tok::LParen {
+            self.bump();
+            loop {
+                values.push(self.literal()?);
+                match self.bump() {
+                    Tok::Comma => {}
+                    Tok::RParen => break,
+                    _ => return self.err("expected `,` or `)` in a list"),
+                }
+            }
+        } else {
+            values.push(self.literal()?);
+        }
+        self.out.push(Comparison {
+            object_type,
+            path,
+            operator,
+            negated,
+            values,
+        });
+        Ok(())
+    }
+
+    fn literal(&mut self) -> Result<String, PatternError> {
+        match self.bump() {
+            Tok::Str(s) | Tok::Num(s) | Tok::Typed(_, s) => Ok(s),
+            Tok::Word(w) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
+                Ok(w)
+            }
+            _ => self.err("expected a value"),
+        }
+    }
+}
+
+/// Parse a STIX pattern into its comparisons.
+///
+/// ```
+/// use threatmapper_core::stix::pattern::parse;
+/// let c = parse("[file:hashes.'SHA-256' = 'abc' OR ipv4-addr:value = '1.2.3.4'] WITHIN 60 SECONDS").unwrap();
+/// assert_eq!((c[0].path.as_str(), c[1].object_type.as_str()), ("hashes.SHA-256", "ipv4-addr"));
+/// assert_eq!(parse("[ipv4-addr:value = '1.2.3.4'").unwrap_err().column, 29);
+/// ```
+pub fn parse(pattern: &str) -> Result<Vec<Comparison>, PatternError> {
+    let mut p = P {
+        t: lex(pattern)?,
+        i: 0,
+        last: 0,
+        out: Vec::new(),
+    };
+    p.pattern()?;
+    if *p.peek() != Tok::End {
+        return p.err_here("expected AND, OR, FOLLOWEDBY or the end of the pattern");
+    }
+    Ok(p.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar() {
+        for ok in [
+            "[ipv4-addr:value = '198.51.100.1/32']",
+            "[domain-name:value = 'evil.com' OR ipv4-addr:value = '1.2.3.4']",
+            "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e'] AND [url:value LIKE 'http://%']",
+            "([a:b = 1] FOLLOWEDBY [c:d != 'x']) WITHIN 300 SECONDS",
+            "[email-message:from_ref.value MATCHES '.+@evil\\\\.com$']",
+            "[network-traffic:dst_ref.value IN ('1.1.1.1', '2.2.2.2')] REPEATS 5 TIMES",
+            "[file:name NOT = 'a'] START t'2016-01-01T00:00:00Z' STOP t'2016-02-01T00:00:00Z'",
+            "[windows-registry-key:values[*].name = 'x']",
+            "[file:hashes.'SHA-256' = 'abc']",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}: {:?}", parse(ok));
+        }
+        for (bad, col) in [
+            ("ipv4-addr:value = '1'", 1),
+            ("[ipv4-addr:value = '1'", 23),
+            ("[ipv4-addr:value '1']", 18),
+            ("[ipv4-addr value = '1']", 12),
+            ("[ipv4-addr:value = '1] ", 20),
+            ("[a:b = 1] WITHIN SECONDS", 18),
+            ("[a:b = 1] [c:d = 2]", 11),
+        ] {
+            assert_eq!(parse(bad).map_err(|e| e.column), Err(col), "{bad}");
+        }
+    }
+}
