@@ -25,6 +25,8 @@ pub enum Command {
     /// Extract observables (CVE, IPv4, domains, hashes, URLs, e-mail, IPv6)
     /// from a report file or standard input, defanged forms included.
     Extract(ExtractArgs),
+    /// Parse an exported document into report drafts (`--dry-run`: no database).
+    Import(ImportArgs),
     /// Detection rules: validate Sigma files for CI (text, JSON, SARIF, JUnit).
     Rules {
         /// What to do with rules.
@@ -67,6 +69,33 @@ pub struct ExtractArgs {
     pub threads: Option<usize>,
 }
 
+/// Import formats available today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// A STIX 2.1 bundle or TAXII 2.1 envelope (JSON).
+    Stix,
+}
+
+/// Arguments of `threatmapper import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The document's format.
+    #[arg(value_enum)]
+    pub kind: ImportFormat,
+    /// The file to read (`-` for standard input).
+    pub file: PathBuf,
+    /// Parse and report without storing anything. Required until the store
+    /// lands.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+/// Largest import document read (bytes).
+pub const MAX_IMPORT_BYTES: u64 = 256 << 20;
+
 /// Rendering options.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OutputOptions {
@@ -85,6 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Rules { command } => threatmapper_rules::cli::run(command),
+        Command::Import(args) => import_cmd(&args),
     }
 }
 
@@ -150,6 +180,90 @@ fn extract_cmd(args: &ExtractArgs) -> Result<(), String> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(format!("cannot write output: {e}")),
     }
+}
+
+fn import_cmd(args: &ImportArgs) -> ExitCode {
+    use std::io::Read as _;
+    if !args.dry_run {
+        eprintln!(
+            "threatmapper import: storing imports needs the store, which is not built yet; use --dry-run to parse without storing"
+        );
+        return ExitCode::from(2);
+    }
+    let mut bytes = Vec::new();
+    let read = if args.file.as_os_str() == "-" {
+        io::stdin()
+            .lock()
+            .take(MAX_IMPORT_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        File::open(&args.file).and_then(|f| f.take(MAX_IMPORT_BYTES + 1).read_to_end(&mut bytes))
+    };
+    if let Err(e) = read {
+        eprintln!(
+            "threatmapper import: cannot read {}: {e}",
+            args.file.display()
+        );
+        return ExitCode::from(2);
+    }
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        eprintln!(
+            "threatmapper import: {} is larger than {} MiB",
+            args.file.display(),
+            MAX_IMPORT_BYTES >> 20
+        );
+        return ExitCode::from(1);
+    }
+    let result = match args.kind {
+        ImportFormat::Stix => threatmapper_core::stix::parse(&bytes),
+    };
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("threatmapper import: {}: {e}", args.file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let out = match args.format {
+        Format::Json => {
+            let v = serde_json::json!({
+                "reports": r.drafts.len(),
+                "observables": r.observable_count(),
+                "unsupported": r.unsupported,
+                "rejected": r.rejected.len(),
+                "rejections": r.rejected,
+                "warnings": r.warnings,
+                "drafts": r.drafts,
+            });
+            format!("{v}\n")
+        }
+        Format::Text => {
+            let mut s = format!(
+                "{} report(s), {} observable(s), {} unsupported, {} rejected\n",
+                r.drafts.len(),
+                r.observable_count(),
+                r.unsupported,
+                r.rejected.len()
+            );
+            for d in &r.drafts {
+                let _ = writeln!(
+                    s,
+                    "report\t{}\t{} observable(s)",
+                    d.title,
+                    d.observables.len()
+                );
+            }
+            for x in &r.rejected {
+                let _ = writeln!(s, "rejected\t{}\t{}", x.location, x.reason);
+            }
+            for w in &r.warnings {
+                let _ = writeln!(s, "warning\t{w}");
+            }
+            s
+        }
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
 }
 
 /// The JSON shape of `extract`: an object with one key per kind (all present,

@@ -1,0 +1,46 @@
+//! End-to-end tests of `threatmapper import ... --dry-run`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_threatmapper")).args(args).output().unwrap()
+}
+
+const BUNDLE: &str = r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[
+ {"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+  "created":"2024-01-01T00:00:00Z","modified":"2024-01-01T00:00:00Z","pattern_type":"stix",
+  "pattern":"[ipv4-addr:value = '198.51.100.7' OR process:pid = 4]","valid_from":"2024-01-01T00:00:00Z"},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--bad"}]}"#;
+
+#[test]
+fn dry_run_json_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.json");
+    std::fs::write(&f, BUNDLE).unwrap();
+    let out = run(&["import", "stix", f.to_str().unwrap(), "--dry-run", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"], 1);
+    assert_eq!(v["observables"], 1);
+    assert_eq!(v["unsupported"], 1);
+    assert_eq!(v["rejected"], 1);
+    assert!(v["warnings"].is_array());
+    assert_eq!(v["drafts"][0]["observables"][0]["value"], "198.51.100.7");
+    assert_eq!(v["rejections"][0]["location"], "objects[1].id (indicator--bad)");
+}
+
+#[test]
+fn invalid_input_exits_1_and_usage_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.json");
+    std::fs::write(&f, "{\"type\": \"bundle\", \"objects\": [").unwrap();
+    let out = run(&["import", "stix", f.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    assert!(out.stdout.is_empty());
+    assert_eq!(run(&["import", "stix", "/nonexistent.json", "--dry-run"]).status.code(), Some(2));
+    assert_eq!(run(&["import", "stix", f.to_str().unwrap()]).status.code(), Some(2));
+    assert_eq!(run(&["import", "yaml", f.to_str().unwrap(), "--dry-run"]).status.code(), Some(2));
+}
