@@ -5,7 +5,10 @@
 use std::process::Command;
 
 fn run(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_threatmapper")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 const BUNDLE: &str = r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[
@@ -19,8 +22,19 @@ fn dry_run_json_counts() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("b.json");
     std::fs::write(&f, BUNDLE).unwrap();
-    let out = run(&["import", "stix", f.to_str().unwrap(), "--dry-run", "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "import",
+        "stix",
+        f.to_str().unwrap(),
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["reports"], 1);
     assert_eq!(v["observables"], 1);
@@ -28,7 +42,10 @@ fn dry_run_json_counts() {
     assert_eq!(v["rejected"], 1);
     assert!(v["warnings"].is_array());
     assert_eq!(v["drafts"][0]["observables"][0]["value"], "198.51.100.7");
-    assert_eq!(v["rejections"][0]["location"], "objects[1].id (indicator--bad)");
+    assert_eq!(
+        v["rejections"][0]["location"],
+        "objects[1].id (indicator--bad)"
+    );
 }
 
 #[test]
@@ -40,7 +57,20 @@ fn invalid_input_exits_1_and_usage_2() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
     assert!(out.stdout.is_empty());
-    assert_eq!(run(&["import", "stix", "/nonexistent.json", "--dry-run"]).status.code(), Some(2));
-    assert_eq!(run(&["import", "stix", f.to_str().unwrap()]).status.code(), Some(2));
-    assert_eq!(run(&["import", "yaml", f.to_str().unwrap(), "--dry-run"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["import", "stix", "/nonexistent.json", "--dry-run"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["import", "stix", f.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["import", "yaml", f.to_str().unwrap(), "--dry-run"])
+            .status
+            .code(),
+        Some(2)
+    );
 }

@@ -249,10 +249,10 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
         d.author = identity_name(obj.get("created_by_ref").and_then(Value::as_str));
         for key in ["labels", "report_types"] {
             for l in obj.get(key).and_then(Value::as_array).into_iter().flatten() {
-                if let Some(s) = l.as_str() {
-                    if !d.labels.iter().any(|x| x == s) {
-                        d.labels.push(s.to_owned());
-                    }
+                if let Some(s) = l.as_str()
+                    && !d.labels.iter().any(|x| x == s)
+                {
+                    d.labels.push(s.to_owned());
                 }
             }
         }
@@ -262,10 +262,10 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
             .into_iter()
             .flatten()
         {
-            if d.url.is_none() {
-                if let Some(u) = r.get("url").and_then(Value::as_str) {
-                    d.url = Some(canonical_report_url(u).unwrap_or_else(|_| u.to_owned()));
-                }
+            if d.url.is_none()
+                && let Some(u) = r.get("url").and_then(Value::as_str)
+            {
+                d.url = Some(canonical_report_url(u).unwrap_or_else(|_| u.to_owned()));
             }
             if let (Some(s), Some(e)) = (
                 r.get("source_name").and_then(Value::as_str),
@@ -478,18 +478,16 @@ fn observables_of<'a>(
                 if r.get("source_name")
                     .and_then(Value::as_str)
                     .is_some_and(|s| s.eq_ignore_ascii_case("cve"))
+                    && let Some(e) = r.get("external_id").and_then(Value::as_str)
                 {
-                    if let Some(e) = r.get("external_id").and_then(Value::as_str) {
-                        found |= add(d, out, ObservableKind::Cve, e, id);
-                    }
+                    found |= add(d, out, ObservableKind::Cve, e, id);
                 }
             }
-            if !found {
-                if let Some(n) = obj.get("name").and_then(Value::as_str) {
-                    if canonical_observable(ObservableKind::Cve, n).is_ok() {
-                        add(d, out, ObservableKind::Cve, n, id);
-                    }
-                }
+            if !found
+                && let Some(n) = obj.get("name").and_then(Value::as_str)
+                && canonical_observable(ObservableKind::Cve, n).is_ok()
+            {
+                add(d, out, ObservableKind::Cve, n, id);
             }
         }
         "observed-data" => {
@@ -499,11 +497,11 @@ fn observables_of<'a>(
                 .into_iter()
                 .flatten()
             {
-                if let Some(rid) = r.as_str() {
-                    if let Some((k, t)) = by_id.get_key_value(rid) {
-                        referenced.insert(k);
-                        sco(rid, t, d, out);
-                    }
+                if let Some(rid) = r.as_str()
+                    && let Some((k, t)) = by_id.get_key_value(rid)
+                {
+                    referenced.insert(k);
+                    sco(rid, t, d, out);
                 }
             }
             // STIX 2.0-style embedded `objects`.

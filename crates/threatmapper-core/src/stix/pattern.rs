@@ -292,11 +292,11 @@ impl P {
                 Tok::Word(w) => {
                     // `hashes.'SHA-256'`: a word ending in `.` then a quoted part.
                     path.push_str(&w);
-                    if w.ends_with('.') {
-                        if let Tok::Str(q) = self.peek().clone() {
-                            self.bump();
-                            path.push_str(&q);
-                        }
+                    if w.ends_with('.')
+                        && let Tok::Str(q) = self.peek().clone()
+                    {
+                        self.bump();
+                        path.push_str(&q);
                     }
                 }
                 Tok::Str(q) => path.push_str(&q),
@@ -315,10 +315,10 @@ impl P {
                 self.bump();
                 path.push_str("[]");
             }
-            if let Tok::Word(w) = self.peek().clone() {
-                if w.starts_with('.') {
-                    continue;
-                }
+            if let Tok::Word(w) = self.peek().clone()
+                && w.starts_with('.')
+            {
+                continue;
             }
             break;
         }
