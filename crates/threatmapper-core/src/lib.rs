@@ -48,7 +48,8 @@
 //! - [`canonical_report_url`], [`normalized_title`], [`canonical_observable`]:
 //!   normalisation.
 //! - [`report`]: [`ReportDraft`] and [`ImportResult`], what importers produce;
-//!   [`stix`]: STIX 2.1 bundles (with a patterning-language parser).
+//!   [`stix`]: STIX 2.1 bundles (with a patterning-language parser);
+//!   [`feed`]: RSS/Atom/JSON Feed documents.
 //!
 //! Architecture invariant: nothing in this crate knows about databases, HTTP,
 //! async runtimes or Python; it compiles without tokio, sqlx, axum, reqwest or
@@ -56,6 +57,7 @@
 
 mod error;
 pub mod extract;
+pub mod feed;
 mod normalize;
 mod observable;
 pub mod report;

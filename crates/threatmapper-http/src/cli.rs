@@ -72,6 +72,8 @@ pub struct ExtractArgs {
 /// Import formats available today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportFormat {
+    /// An RSS, Atom or JSON Feed document.
+    Feed,
     /// A STIX 2.1 bundle or TAXII 2.1 envelope (JSON).
     Stix,
 }
@@ -216,6 +218,7 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
     }
     let result = match args.kind {
         ImportFormat::Stix => threatmapper_core::stix::parse(&bytes),
+        ImportFormat::Feed => threatmapper_core::feed::parse(&bytes, None),
     };
     let r = match result {
         Ok(r) => r,

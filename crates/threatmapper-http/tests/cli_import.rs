@@ -74,3 +74,21 @@ fn invalid_input_exits_1_and_usage_2() {
         Some(2)
     );
 }
+
+#[test]
+fn feed_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.xml");
+    std::fs::write(&f, "<rss version=\"2.0\"><channel><title>c</title><item><title>Loader</title><link>https://x.example.org/a</link><description>C2 198.51.100[.]7 CVE-2024-3094</description></item></channel></rss>").unwrap();
+    let out = run(&["import", "feed", f.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["reports"].as_u64(), v["observables"].as_u64()),
+        (Some(1), Some(2))
+    );
+    std::fs::write(&f, "<!doctype html><html></html>").unwrap();
+    let out = run(&["import", "feed", f.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a feed (HTML)"));
+}

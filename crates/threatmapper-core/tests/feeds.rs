@@ -1,0 +1,92 @@
+//! Feed import over the public samples in `../shared/corpus/feeds` (skipped
+//! when absent): per-file counts, and the malformed samples fail with located
+//! errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use threatmapper_core::feed;
+
+fn corpus() -> Option<PathBuf> {
+    let d = std::env::var_os("THREATMAPPER_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
+        .join("feeds");
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!(
+            "corpus not found at {}: skipping feed conformance",
+            d.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn corpus_feeds() {
+    let Some(dir) = corpus() else { return };
+    // (file, drafts, observables)
+    let ok = [
+        ("feed-rs/atom_example_reddit.xml", 1, 6),
+        ("feed-rs/atom_relative.xml", 1, 0),
+        ("feed-rs/atom_xml_base.xml", 1, 0),
+        ("feed-rs/jsonfeed_example_1.json", 2, 0),
+        ("feed-rs/rss_0.91_missing_id.xml", 1, 0),
+        ("feed-rs/rss_1.0_debian.xml", 1, 0),
+        ("feed-rs/rss_1.0_iso8859.xml", 1, 0),
+        ("feed-rs/rss_2.0_bbc.xml", 1, 0),
+        ("feed-rs/rss_2.0_cloudflare.xml", 1, 9),
+        ("feed-rs/rss_2.0_relurl_1.xml", 2, 0),
+        ("feed-rs/rss_2.0_spiegel.xml", 1, 1),
+        (
+            "feedparser/large_atom_feed_that_needs_css_sanitisation.xml",
+            15,
+            7,
+        ),
+        ("feedparser/doctype_contains_entity_decl.xml", 0, 0),
+        ("feedparser/http_high_bit_date.xml", 0, 0),
+        ("feedparser/rss_version_10.xml", 0, 0),
+        ("feedparser/undeclared_namespace.xml", 0, 0),
+    ];
+    for (f, drafts, obs) in ok {
+        let r = feed::parse(
+            &std::fs::read(dir.join(f)).unwrap(),
+            Some("https://feeds.example.org/feed"),
+        )
+        .unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!((r.drafts.len(), r.observable_count()), (drafts, obs), "{f}");
+    }
+    // A relative link resolves against the feed's own base.
+    let r = feed::parse(
+        &std::fs::read(dir.join("feed-rs/atom_relative.xml")).unwrap(),
+        Some("https://feeds.example.org/feed"),
+    )
+    .unwrap();
+    assert_eq!(
+        r.drafts[0].url.as_deref(),
+        Some("https://feeds.example.org/blog/2003/12/13/atom03")
+    );
+    // A corrupted link is rejected with its entry, the feed still parses.
+    let r = feed::parse(
+        &std::fs::read(dir.join("feedparser/rss_item_link_corrupted_ampersands.xml")).unwrap(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.rejected.len(), 1);
+    // Malformed documents are located errors, never "0 new items".
+    for (f, want) in [
+        ("feed-rs/rss_2.0_invalid_1.xml", "byte 1311"),
+        ("feedparser/aaa_illformed.xml", "byte 79"),
+        ("feedparser/rss_incomplete_cdata.xml", "byte 371"),
+        ("feedparser/rss_empty_document.xml", "not a feed"),
+        ("feedparser/always_strip_doctype.xml", "not a feed"),
+        ("feedparser/koi8r.xml", "not a feed"),
+    ] {
+        let e = feed::parse(&std::fs::read(dir.join(f)).unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{f}: {e}");
+    }
+}
