@@ -49,7 +49,7 @@
 //!   normalisation.
 //! - [`report`]: [`ReportDraft`] and [`ImportResult`], what importers produce;
 //!   [`stix`]: STIX 2.1 bundles (with a patterning-language parser);
-//!   [`feed`]: RSS/Atom/JSON Feed documents.
+//!   [`feed`]: RSS/Atom/JSON Feed documents; [`misp`]: MISP events.
 //!
 //! Architecture invariant: nothing in this crate knows about databases, HTTP,
 //! async runtimes or Python; it compiles without tokio, sqlx, axum, reqwest or
@@ -58,6 +58,7 @@
 mod error;
 pub mod extract;
 pub mod feed;
+pub mod misp;
 mod normalize;
 mod observable;
 pub mod report;

@@ -29,6 +29,10 @@ pub struct DraftObservable {
     pub value: String,
     /// Where in the input it came from (an object id, a JSON path).
     pub source: String,
+    /// MISP's `to_ids` flag, when the input has one.
+    pub to_ids: Option<bool>,
+    /// MISP's attribute category, when the input has one.
+    pub category: Option<String>,
 }
 
 /// A report parsed from an external format, not yet stored. Every draft
@@ -76,6 +80,18 @@ impl ReportDraft {
 
     /// Add an observable unless the same (kind, value) is already there.
     pub fn add_observable(&mut self, kind: ObservableKind, value: String, source: String) {
+        self.add_observable_with(kind, value, source, None, None);
+    }
+
+    /// [`ReportDraft::add_observable`] with MISP's `to_ids` and category.
+    pub fn add_observable_with(
+        &mut self,
+        kind: ObservableKind,
+        value: String,
+        source: String,
+        to_ids: Option<bool>,
+        category: Option<String>,
+    ) {
         if !self
             .observables
             .iter()
@@ -85,6 +101,8 @@ impl ReportDraft {
                 kind,
                 value,
                 source,
+                to_ids,
+                category,
             });
         }
     }
@@ -119,6 +137,24 @@ impl ImportResult {
     pub fn observable_count(&self) -> usize {
         self.drafts.iter().map(|d| d.observables.len()).sum()
     }
+}
+
+/// The host of a canonical URL value as an observable (domain, IPv4 or IPv6).
+pub(crate) fn url_host(url: &str) -> Option<(ObservableKind, String)> {
+    let rest = url.split_once("://")?.1;
+    let host = if let Some(r) = rest.strip_prefix('[') {
+        r.split(']').next()?
+    } else {
+        let end = rest.find([':', '/', '?', '#']).unwrap_or(rest.len());
+        &rest[..end]
+    };
+    [
+        ObservableKind::Ipv4,
+        ObservableKind::Ipv6,
+        ObservableKind::Domain,
+    ]
+    .into_iter()
+    .find_map(|k| crate::canonical_observable(k, host).ok().map(|v| (k, v)))
 }
 
 /// Normalise a timestamp to RFC 3339 UTC, if it is one.

@@ -76,6 +76,8 @@ pub enum ImportFormat {
     Feed,
     /// A STIX 2.1 bundle or TAXII 2.1 envelope (JSON).
     Stix,
+    /// MISP event JSON (`{"Event": ...}`, `{"response": [...]}` or a bare event).
+    Misp,
 }
 
 /// Arguments of `threatmapper import`.
@@ -219,6 +221,7 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
     let result = match args.kind {
         ImportFormat::Stix => threatmapper_core::stix::parse(&bytes),
         ImportFormat::Feed => threatmapper_core::feed::parse(&bytes, None),
+        ImportFormat::Misp => threatmapper_core::misp::parse(&bytes),
     };
     let r = match result {
         Ok(r) => r,

@@ -92,3 +92,24 @@ fn feed_dry_run() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a feed (HTML)"));
 }
+
+#[test]
+fn misp_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("e.json");
+    std::fs::write(&f, r#"{"Event":{"info":"x","Attribute":[{"type":"ip-dst","value":"198.51.100.9"},{"type":"mutex","value":"m"}]}}"#).unwrap();
+    let out = run(&[
+        "import",
+        "misp",
+        f.to_str().unwrap(),
+        "--dry-run",
+        "--format",
+        "text",
+    ]);
+    assert!(out.status.success());
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        t.starts_with("1 report(s), 1 observable(s), 1 unsupported, 0 rejected"),
+        "{t}"
+    );
+}

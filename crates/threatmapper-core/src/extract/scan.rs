@@ -820,6 +820,15 @@ impl<'a> Scanner<'a> {
         if is_alnum(self.get(end)) {
             return None;
         }
+        // Inside an e-mail local part (`x_cve-2021-1234@evil.com`) the e-mail
+        // is the token, not the CVE id.
+        let mut q = end;
+        while q < end + MAX_LOCAL && cls(self.get(q)) & LOCAL != 0 {
+            q += 1;
+        }
+        if self.at_sign(q).is_some() {
+            return None;
+        }
         let y: u32 = year.parse().ok()?;
         if !(1999..=2099).contains(&y) {
             return None;

@@ -476,6 +476,13 @@ fn review_regressions() {
     );
     check("0+_.0@aa.com", K::Email, &["0+_.0@aa.com"]);
     check("0+@a0.com", K::Email, &["0+@a0.com"]);
+    // Found by the round-trip property: a CVE-like run inside a local part.
+    check(
+        "0_cve-1999-0000_@a0.com",
+        K::Email,
+        &["0_cve-1999-0000_@a0.com"],
+    );
+    check("0_cve-1999-0000_@a0.com", K::Cve, &[]);
     // Over-long dotted runs are judged whole: no suffix of them is a host.
     check(&format!("{}evil.com", "a.".repeat(512)), K::Domain, &[]);
     check(&format!("{}evil.com", "a.".repeat(200)), K::Domain, &[]);

@@ -588,7 +588,13 @@ fn add(
     };
     match canonical_observable(kind, raw) {
         Ok(v) => {
+            let host = (kind == ObservableKind::Url)
+                .then(|| crate::report::url_host(&v))
+                .flatten();
             d.add_observable(kind, v, source.to_owned());
+            if let Some((k, h)) = host {
+                d.add_observable(k, h, format!("{source} host"));
+            }
             true
         }
         Err(e) => {
