@@ -49,12 +49,14 @@
 //!   normalisation.
 //! - [`report`]: [`ReportDraft`] and [`ImportResult`], what importers produce;
 //!   [`stix`]: STIX 2.1 bundles (with a patterning-language parser);
-//!   [`feed`]: RSS/Atom/JSON Feed documents; [`misp`]: MISP events.
+//!   [`feed`]: RSS/Atom/JSON Feed documents; [`misp`]: MISP events;
+//!   [`atlas`]: MITRE ATLAS case studies and technique catalogue.
 //!
 //! Architecture invariant: nothing in this crate knows about databases, HTTP,
 //! async runtimes or Python; it compiles without tokio, sqlx, axum, reqwest or
 //! pyo3.
 
+pub mod atlas;
 mod error;
 pub mod extract;
 pub mod feed;

@@ -78,6 +78,8 @@ pub enum ImportFormat {
     Stix,
     /// MISP event JSON (`{"Event": ...}`, `{"response": [...]}` or a bare event).
     Misp,
+    /// MITRE ATLAS data: ATLAS.yaml, its JSON form, or the ATLAS STIX bundle.
+    Atlas,
 }
 
 /// Arguments of `threatmapper import`.
@@ -218,10 +220,15 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    let mut catalogue = None;
     let result = match args.kind {
         ImportFormat::Stix => threatmapper_core::stix::parse(&bytes),
         ImportFormat::Feed => threatmapper_core::feed::parse(&bytes, None),
         ImportFormat::Misp => threatmapper_core::misp::parse(&bytes),
+        ImportFormat::Atlas => threatmapper_core::atlas::parse(&bytes).map(|a| {
+            catalogue = Some(a.catalogue);
+            a.result
+        }),
     };
     let r = match result {
         Ok(r) => r,
@@ -232,7 +239,7 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
     };
     let out = match args.format {
         Format::Json => {
-            let v = serde_json::json!({
+            let mut v = serde_json::json!({
                 "reports": r.drafts.len(),
                 "observables": r.observable_count(),
                 "unsupported": r.unsupported,
@@ -241,6 +248,10 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
                 "warnings": r.warnings,
                 "drafts": r.drafts,
             });
+            if let Some(c) = &catalogue {
+                v["tactics"] = c.tactics.len().into();
+                v["techniques"] = c.techniques.len().into();
+            }
             format!("{v}\n")
         }
         Format::Text => {

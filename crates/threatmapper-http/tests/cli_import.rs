@@ -113,3 +113,25 @@ fn misp_dry_run() {
         "{t}"
     );
 }
+
+#[test]
+fn atlas_dry_run_reports_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.yaml");
+    std::fs::write(&f, "id: ATLAS\nmatrices:\n- tactics: [{id: AML.TA0002, name: Recon}]\n  techniques: [{id: AML.T0000, name: S, tactics: [AML.TA0002]}]\ncase-studies:\n- {id: AML.CS0000, name: X, incident-date: 2020-01-01}\n").unwrap();
+    let out = run(&["import", "atlas", f.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["reports"].as_u64(),
+            v["tactics"].as_u64(),
+            v["techniques"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+}
