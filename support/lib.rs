@@ -288,3 +288,70 @@ pub fn report_corpus(target_bytes: usize, seed: u64) -> String {
     }
     out
 }
+
+/// A STIX 2.1 bundle with one report referencing `n` indicators (IPv4,
+/// domain and SHA-256 patterns in turn) plus an identity; deterministic.
+pub fn stix_bundle(n: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let ts = "2024-01-01T00:00:00.000Z";
+    let uuid = |rng: &mut Rng| {
+        format!(
+            "{}-{}-4{}-8{}-{}",
+            hex(rng, 8),
+            hex(rng, 4),
+            hex(rng, 3),
+            hex(rng, 3),
+            hex(rng, 12)
+        )
+    };
+    let mut objects = Vec::with_capacity(n + 2);
+    let identity = format!("identity--{}", uuid(&mut rng));
+    objects.push(format!(
+        r#"{{"type":"identity","spec_version":"2.1","id":"{identity}","created":"{ts}","modified":"{ts}","name":"Bench CERT","identity_class":"organization"}}"#
+    ));
+    let mut refs = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = format!("indicator--{}", uuid(&mut rng));
+        let pattern = match i % 3 {
+            0 => format!("[ipv4-addr:value = '{}']", ip(&mut rng)),
+            1 => format!("[domain-name:value = '{}']", domain(&mut rng)),
+            _ => format!("[file:hashes.'SHA-256' = '{}']", hex(&mut rng, 64)),
+        };
+        objects.push(format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"{ts}","modified":"{ts}","created_by_ref":"{identity}","name":"Indicator {i}","indicator_types":["malicious-activity"],"pattern_type":"stix","pattern":"{pattern}","valid_from":"{ts}"}}"#
+        ));
+        refs.push(format!("\"{id}\""));
+    }
+    objects.push(format!(
+        r#"{{"type":"report","spec_version":"2.1","id":"report--{}","created":"{ts}","modified":"{ts}","created_by_ref":"{identity}","name":"Bench report","published":"{ts}","report_types":["threat-report"],"object_refs":[{}]}}"#,
+        uuid(&mut rng),
+        refs.join(",")
+    ));
+    format!(
+        r#"{{"type":"bundle","id":"bundle--{}","objects":[{}]}}"#,
+        uuid(&mut rng),
+        objects.join(",")
+    )
+}
+
+/// An RSS 2.0 feed of `n` report-like entries (HTML descriptions with
+/// observables); deterministic.
+pub fn rss_feed(n: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Bench CERT</title><link>https://cert.example.org/</link><description>bench</description>\n",
+    );
+    for i in 0..n {
+        let body = report_corpus(600, rng.next_u64());
+        let body = body
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        s.push_str(&format!(
+            "<item><title>Advisory {i}: {}</title><link>https://cert.example.org/advisories/{i}</link><guid>adv-{i}</guid><pubDate>Tue, 03 Dec 2024 10:00:00 GMT</pubDate><category>malware</category><description>&lt;p&gt;{body}&lt;/p&gt;</description></item>\n",
+            name(&mut rng)
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}

@@ -56,7 +56,18 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
     if let Some(u) = feed_url {
         parser = parser.base_uri(Some(u));
     }
-    let feed = parser.build().parse(bytes).map_err(|e| {
+    // A parser panic is a bug in a dependency (quick-xml panics on some
+    // documents whose XML declaration follows other text); it must not take
+    // the caller down, so it becomes a located error like any other bad input.
+    let parsed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.build().parse(bytes)))
+            .map_err(|_| {
+                bad(
+                    "document",
+                    "not a feed: the XML parser gave up on this document",
+                )
+            })?;
+    let feed = parsed.map_err(|e| {
         let msg = e.to_string();
         let reason = if text_head.contains("<html") {
             "not a feed (HTML)".to_owned()
@@ -303,6 +314,10 @@ mod tests {
         assert!(e(b"<!DOCTYPE html><html><body>hi</body></html>").contains("not a feed (HTML)"));
         assert!(e(b"<rss version=\"2.0\"><channel><item><title>x").contains("feed"));
         assert!(e(b"{\"not\": \"a feed\"}").contains("not a feed"));
+        // Found by fuzzing: quick-xml panics when an XML declaration with an
+        // encoding follows other text; that is an error, not a crash.
+        let doc = b"title\x0a           \x22thre<?xml version=\x221.0\x22 encoding=\x22ISO-8859-1\x22?>";
+        assert!(parse(doc, None).is_err());
     }
 
     #[test]

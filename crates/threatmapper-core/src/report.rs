@@ -59,6 +59,9 @@ pub struct ReportDraft {
     pub tlp: Option<String>,
     /// Observables, unique by (kind, value), in input order.
     pub observables: Vec<DraftObservable>,
+    /// Hashes of (kind, value) already in `observables`, so adding is O(1).
+    #[serde(skip)]
+    seen: std::collections::HashSet<u64>,
 }
 
 impl ReportDraft {
@@ -75,6 +78,7 @@ impl ReportDraft {
             labels: Vec::new(),
             tlp: None,
             observables: Vec::new(),
+            seen: std::collections::HashSet::new(),
         }
     }
 
@@ -92,11 +96,18 @@ impl ReportDraft {
         to_ids: Option<bool>,
         category: Option<String>,
     ) {
-        if !self
-            .observables
-            .iter()
-            .any(|o| o.kind == kind && o.value == value)
-        {
+        use std::hash::{Hash, Hasher};
+        // A fixed-key hash: equal hashes are confirmed against the values, so
+        // a collision costs a scan, never a lost observable.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (kind, &value).hash(&mut h);
+        let key = h.finish();
+        let fresh = self.seen.insert(key)
+            || !self
+                .observables
+                .iter()
+                .any(|o| o.kind == kind && o.value == value);
+        if fresh {
             self.observables.push(DraftObservable {
                 kind,
                 value,
