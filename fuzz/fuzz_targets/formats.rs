@@ -17,6 +17,12 @@ fn check(r: &ImportResult) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The feed importer contains a dependency's panic (quick-xml) with
+    // catch_unwind; libfuzzer-sys's hook would abort before that can happen.
+    // Restore the default hook: a panic our code does not catch still reaches
+    // libfuzzer-sys's own catch_unwind, which aborts and records the input.
+    static RESET: std::sync::Once = std::sync::Once::new();
+    RESET.call_once(|| drop(std::panic::take_hook()));
     if let Ok(r) = feed::parse(data, Some("https://feeds.example.org/f")) {
         check(&r);
     }

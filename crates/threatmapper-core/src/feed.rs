@@ -316,7 +316,8 @@ mod tests {
         assert!(e(b"{\"not\": \"a feed\"}").contains("not a feed"));
         // Found by fuzzing: quick-xml panics when an XML declaration with an
         // encoding follows other text; that is an error, not a crash.
-        let doc = b"title\x0a           \x22thre<?xml version=\x221.0\x22 encoding=\x22ISO-8859-1\x22?>";
+        let doc =
+            b"title\x0a           \x22thre<?xml version=\x221.0\x22 encoding=\x22ISO-8859-1\x22?>";
         assert!(parse(doc, None).is_err());
     }
 

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use threatmapper_core::atlas;
 
@@ -36,25 +36,11 @@ fn json_form_and_bad_input() {
     assert!(atlas::parse(bomb.as_bytes()).is_err());
 }
 
-fn corpus() -> Option<PathBuf> {
-    let d = std::env::var_os("THREATMAPPER_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
-        .join("atlas");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "corpus not found at {}: skipping ATLAS conformance",
-            d.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn real_distribution_and_bundle() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus("atlas") else {
+        return;
+    };
     let a = atlas::parse(&std::fs::read(dir.join("ATLAS.yaml")).unwrap()).unwrap();
     assert_eq!(a.result.drafts.len(), 57);
     assert_eq!(a.catalogue.tactics.len(), 16);

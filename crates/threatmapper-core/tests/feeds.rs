@@ -4,29 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use threatmapper_core::feed;
 
-fn corpus() -> Option<PathBuf> {
-    let d = std::env::var_os("THREATMAPPER_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
-        .join("feeds");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "corpus not found at {}: skipping feed conformance",
-            d.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn corpus_feeds() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus("feeds") else {
+        return;
+    };
     // (file, drafts, observables)
     let ok = [
         ("feed-rs/atom_example_reddit.xml", 1, 6),

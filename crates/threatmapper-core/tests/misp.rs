@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use threatmapper_core::{ObservableKind as K, misp};
 
@@ -81,25 +81,11 @@ fn not_events_are_located_errors() {
     assert!(e(b"{\"Event\": ").contains("line 1"));
 }
 
-fn corpus() -> Option<PathBuf> {
-    let d = std::env::var_os("THREATMAPPER_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
-        .join("misp");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "corpus not found at {}: skipping MISP conformance",
-            d.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn corpus_events() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus("misp") else {
+        return;
+    };
     // (file, drafts, observables, unsupported, rejected)
     for (f, drafts, obs, unsupported, rejected) in [
         ("57c4445b-c548-4654-af0b-4be3950d210f.json", 1, 7, 4, 0),

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use threatmapper_core::{ObservableKind as K, stix};
 
@@ -132,24 +132,11 @@ fn envelopes_versions_and_garbage() {
     assert_eq!(r.drafts[0].observables[0].value, "10.1.1.1");
 }
 
-fn corpus() -> Option<PathBuf> {
-    let d = std::env::var_os("THREATMAPPER_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "corpus not found at {}: skipping STIX conformance",
-            d.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn corpus_samples_parse_with_expected_counts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus("") else {
+        return;
+    };
     // (file, drafts, observables, unsupported, rejected)
     let expect = [
         ("stix/apt1.json", 1, 6, 8, 0),
