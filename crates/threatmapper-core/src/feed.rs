@@ -52,6 +52,31 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
     if text_head.starts_with("<!doctype html") || text_head.starts_with("<html") {
         return Err(bad("byte 0", "not a feed (HTML)"));
     }
+    // A UTF-8 document with invalid bytes (often one bad title) keeps its
+    // entries: the bytes are replaced with U+FFFD and a warning names where.
+    // Documents that declare another encoding are left to the parser.
+    let declared = text_head
+        .split_once("encoding=")
+        .map(|(_, r)| {
+            r.trim_start_matches(['"', '\''])
+                .split(['"', '\''])
+                .next()
+                .unwrap_or("")
+        })
+        .filter(|_| text_head.starts_with("<?xml"));
+    let mut lossy_warning = None;
+    let lossy: Vec<u8>;
+    let bytes = match std::str::from_utf8(bytes) {
+        Err(e) if declared.is_none_or(|d| d == "utf-8" || d == "utf8") => {
+            lossy_warning = Some(format!(
+                "invalid UTF-8 at byte {} (and possibly later) replaced with U+FFFD",
+                e.valid_up_to()
+            ));
+            lossy = String::from_utf8_lossy(bytes).into_owned().into_bytes();
+            lossy.as_slice()
+        }
+        _ => bytes,
+    };
     let mut parser = feed_rs::parser::Builder::new();
     if let Some(u) = feed_url {
         parser = parser.base_uri(Some(u));
@@ -78,6 +103,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
     })?;
 
     let mut out = ImportResult::default();
+    out.warnings.extend(lossy_warning);
     let feed_title = feed.title.as_ref().map(|t| html_to_text(&t.content));
     for (i, e) in feed.entries.iter().enumerate() {
         let title = e
@@ -319,6 +345,19 @@ mod tests {
         let doc =
             b"title\x0a           \x22thre<?xml version=\x221.0\x22 encoding=\x22ISO-8859-1\x22?>";
         assert!(parse(doc, None).is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_keeps_a_lossy_title_and_warns() {
+        let doc = b"<rss version=\"2.0\"><channel><title>c</title><item><title>Bad \xff title</title><link>https://x.example.org/a</link></item><item><title>Good</title><link>https://x.example.org/b</link></item></channel></rss>";
+        let r = parse(doc, None).unwrap();
+        assert_eq!(r.drafts.len(), 2);
+        assert_eq!(r.drafts[0].title, "Bad \u{FFFD} title");
+        assert!(
+            r.warnings[0].contains("invalid UTF-8 at byte"),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]
