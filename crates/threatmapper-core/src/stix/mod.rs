@@ -19,9 +19,11 @@
 
 pub mod pattern;
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::report::{ImportResult, Origin, Rejected, ReportDraft, rfc3339};
@@ -111,6 +113,86 @@ fn bad(path: &str, reason: impl Into<String>) -> Error {
     }
 }
 
+type Str<'a> = Cow<'a, str>;
+
+/// The top level: a bundle or a TAXII envelope. Objects stay raw JSON until
+/// each is read on its own, so one bad object cannot sink the bundle and no
+/// generic JSON tree of the whole input is ever built.
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(rename = "type", borrow, default)]
+    typ: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    spec_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    objects: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ExtRef<'a> {
+    #[serde(borrow, default)]
+    source_name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    external_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    url: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Definition<'a> {
+    #[serde(borrow, default)]
+    tlp: Option<Str<'a>>,
+}
+
+/// The properties of any STIX object that the importer reads; everything
+/// else (custom properties included) is skipped.
+#[derive(Deserialize)]
+struct Obj<'a> {
+    #[serde(rename = "type", borrow)]
+    typ: Str<'a>,
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow, default)]
+    spec_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    created: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    modified: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    description: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    published: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    created_by_ref: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pattern: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pattern_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    value: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    object_refs: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    object_marking_refs: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    labels: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    report_types: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    external_references: Vec<ExtRef<'a>>,
+    #[serde(borrow, default)]
+    hashes: BTreeMap<Str<'a>, Str<'a>>,
+    #[serde(borrow, default)]
+    definition: Option<Definition<'a>>,
+    /// STIX 2.0-style observed-data: embedded observables.
+    #[serde(borrow, default)]
+    objects: BTreeMap<Str<'a>, &'a RawValue>,
+}
+
 /// Parse a STIX 2.1 bundle or TAXII 2.1 envelope.
 ///
 /// ```
@@ -123,22 +205,31 @@ fn bad(path: &str, reason: impl Into<String>) -> Error {
 /// assert_eq!(r.drafts[0].observables[0].value, "198.51.100.7");
 /// ```
 pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
-    let root: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| bad(&format!("byte {}", e.valid_up_to()), "not UTF-8 JSON"))?;
+    if !text.trim_start().starts_with('{') {
+        // Still report malformed JSON with its position.
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            return Err(bad(
+                &format!("line {} column {}", e.line(), e.column()),
+                format!("not JSON: {e}"),
+            ));
+        }
+        return Err(bad("$", "a STIX bundle is a JSON object"));
+    }
+    let top: Top<'_> = serde_json::from_str(text).map_err(|e| {
         bad(
             &format!("line {} column {}", e.line(), e.column()),
-            format!("not JSON: {e}"),
+            format!("not a STIX bundle: {e}"),
         )
     })?;
-    let Some(top) = root.as_object() else {
-        return Err(bad("$", "a STIX bundle is a JSON object"));
-    };
-    if top.get("spec_version").and_then(Value::as_str) == Some("2.0") {
+    if top.spec_version.as_deref() == Some("2.0") {
         return Err(bad(
             "$.spec_version",
             "unsupported spec_version 2.0: export STIX 2.1",
         ));
     }
-    match top.get("type").and_then(Value::as_str) {
+    match top.typ.as_deref() {
         Some("bundle") | None => {}
         Some(t) => {
             return Err(bad(
@@ -147,71 +238,64 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
             ));
         }
     }
-    let Some(objects) = top.get("objects").and_then(Value::as_array) else {
+    let Some(raw_objects) = top.objects else {
         return Err(bad("$.objects", "missing `objects` array"));
     };
-    let bundle_id = top
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or("the envelope")
-        .to_owned();
+    let bundle_id = top.id.as_deref().unwrap_or("the envelope").to_owned();
 
     let mut out = ImportResult::default();
-    let mut by_id: HashMap<&str, &serde_json::Map<String, Value>> = HashMap::new();
-    let mut order: Vec<&str> = Vec::new();
+    let mut objs: Vec<Obj<'_>> = Vec::with_capacity(raw_objects.len());
     let mut v20 = 0usize;
-    for (i, o) in objects.iter().enumerate() {
+    for (i, raw) in raw_objects.iter().enumerate() {
         let path = format!("objects[{i}]");
-        match check_object(o, &path) {
+        match check_object(raw, &path) {
             Ok(obj) => {
-                let id = obj.get("id").and_then(Value::as_str).unwrap_or("");
-                if obj.get("spec_version").and_then(Value::as_str) == Some("2.0") {
+                if obj.spec_version.as_deref() == Some("2.0") {
                     v20 += 1;
                 }
-                let typ = obj.get("type").and_then(Value::as_str).unwrap_or("");
+                let typ = obj.typ.as_ref();
                 if !SCO_TYPES.contains(&typ)
                     && !SDO_SRO_TYPES.contains(&typ)
-                    && typ != "marking-definition"
-                    && typ != "language-content"
-                    && typ != "extension-definition"
+                    && !matches!(
+                        typ,
+                        "marking-definition" | "language-content" | "extension-definition"
+                    )
                 {
                     out.unsupported += 1;
                 }
-                // Two relationships may share an id with different content
-                // (the ATLAS bundle does): keep the first by id for lookups;
-                // relationships are not looked up by id.
-                by_id.entry(id).or_insert(obj);
-                order.push(id);
+                objs.push(obj);
             }
             Err(r) => out.rejected.push(r),
         }
     }
-    if v20 > 0 && v20 == order.len() {
+    if v20 > 0 && v20 == objs.len() {
         return Err(bad(
             "$.objects",
             "unsupported spec_version 2.0: export STIX 2.1",
         ));
     }
-
+    // Two relationships may share an id with different content (the ATLAS
+    // bundle does): lookups keep the first by id; relationships are never
+    // looked up by id.
+    let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(objs.len());
+    for (i, o) in objs.iter().enumerate() {
+        by_id.entry(o.id.as_ref()).or_insert(i);
+    }
+    let get = |id: &str| by_id.get(id).map(|&i| &objs[i]);
     let identity_name = |id: Option<&str>| -> Option<String> {
-        by_id
-            .get(id?)
-            .and_then(|o| o.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        get(id?).and_then(|o| o.name.as_deref()).map(str::to_owned)
     };
-    let marking_tlp = |refs: Option<&Value>| -> Option<String> {
-        for r in refs?.as_array()? {
-            let id = r.as_str()?;
-            if let Some(t) = tlp_by_id(id) {
+    let marking_tlp = |refs: &[Str<'_>]| -> Option<String> {
+        for r in refs {
+            if let Some(t) = tlp_by_id(r) {
                 return Some(t.to_owned());
             }
-            if let Some(m) = by_id.get(id) {
-                let named = m.get("name").and_then(Value::as_str).and_then(tlp_name);
+            if let Some(m) = get(r) {
+                let named = m.name.as_deref().and_then(tlp_name);
                 let def = m
-                    .get("definition")
-                    .and_then(|d| d.get("tlp"))
-                    .and_then(Value::as_str)
+                    .definition
+                    .as_ref()
+                    .and_then(|d| d.tlp.as_deref())
                     .and_then(tlp_name);
                 if let Some(t) = named.or(def) {
                     return Some(t.to_owned());
@@ -221,24 +305,19 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
         None
     };
 
-    let mut referenced: HashSet<&str> = HashSet::new();
-    for id in &order {
-        let Some(obj) = by_id.get(id) else { continue };
-        if obj.get("type").and_then(Value::as_str) != Some("report") {
+    let mut referenced: HashSet<usize> = HashSet::new();
+    for obj in &objs {
+        if obj.typ != "report" {
             continue;
         }
-        let title = obj
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("Untitled STIX report");
-        let mut d = ReportDraft::new(Origin::Stix, title);
-        d.summary = obj
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        d.external_ids.push((*id).to_owned());
-        if let Some(p) = obj.get("published").and_then(Value::as_str) {
+        let id = obj.id.as_ref();
+        let mut d = ReportDraft::new(
+            Origin::Stix,
+            obj.name.as_deref().unwrap_or("Untitled STIX report"),
+        );
+        d.summary = obj.description.as_deref().unwrap_or("").to_owned();
+        d.external_ids.push(id.to_owned());
+        if let Some(p) = obj.published.as_deref() {
             match rfc3339(p) {
                 Some(t) => d.published = Some(t),
                 None => out
@@ -246,46 +325,28 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
                     .push(format!("{id}: invalid `published` timestamp `{p}`")),
             }
         }
-        d.author = identity_name(obj.get("created_by_ref").and_then(Value::as_str));
-        for key in ["labels", "report_types"] {
-            for l in obj.get(key).and_then(Value::as_array).into_iter().flatten() {
-                if let Some(s) = l.as_str()
-                    && !d.labels.iter().any(|x| x == s)
-                {
-                    d.labels.push(s.to_owned());
-                }
+        d.author = identity_name(obj.created_by_ref.as_deref());
+        for l in obj.labels.iter().chain(&obj.report_types) {
+            if !d.labels.iter().any(|x| x == l) {
+                d.labels.push(l.to_string());
             }
         }
-        for r in obj
-            .get("external_references")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for r in &obj.external_references {
             if d.url.is_none()
-                && let Some(u) = r.get("url").and_then(Value::as_str)
+                && let Some(u) = r.url.as_deref()
             {
                 d.url = Some(canonical_report_url(u).unwrap_or_else(|_| u.to_owned()));
             }
-            if let (Some(s), Some(e)) = (
-                r.get("source_name").and_then(Value::as_str),
-                r.get("external_id").and_then(Value::as_str),
-            ) {
+            if let (Some(s), Some(e)) = (r.source_name.as_deref(), r.external_id.as_deref()) {
                 d.external_ids.push(format!("{s}:{e}"));
             }
         }
-        d.tlp = marking_tlp(obj.get("object_marking_refs"));
-        for r in obj
-            .get("object_refs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(rid) = r.as_str() else { continue };
-            match by_id.get(rid) {
-                Some(target) => {
-                    referenced.insert(rid);
-                    observables_of(rid, target, &by_id, &mut d, &mut out, &mut referenced);
+        d.tlp = marking_tlp(&obj.object_marking_refs);
+        for rid in &obj.object_refs {
+            match by_id.get(rid.as_ref()) {
+                Some(&ti) => {
+                    referenced.insert(ti);
+                    observables_of(ti, &objs, &by_id, &mut d, &mut out, &mut referenced);
                 }
                 None => out.warnings.push(format!(
                     "{id}: object_refs names {rid}, which is not in the bundle (kept unresolved)"
@@ -298,22 +359,21 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
     // Observables nobody referenced are not lost.
     let mut rest = ReportDraft::new(Origin::Stix, "");
     let mut producer = None;
-    for id in &order {
-        if referenced.contains(id) {
+    for (i, obj) in objs.iter().enumerate() {
+        if referenced.contains(&i) {
             continue;
         }
-        let Some(obj) = by_id.get(id) else { continue };
-        let typ = obj.get("type").and_then(Value::as_str).unwrap_or("");
+        let typ = obj.typ.as_ref();
         if matches!(typ, "indicator" | "observed-data" | "vulnerability")
             || SCO_TYPES.contains(&typ)
         {
             if producer.is_none() {
-                producer = identity_name(obj.get("created_by_ref").and_then(Value::as_str));
+                producer = identity_name(obj.created_by_ref.as_deref());
             }
             let mut seen = HashSet::new();
-            observables_of(id, obj, &by_id, &mut rest, &mut out, &mut seen);
+            observables_of(i, &objs, &by_id, &mut rest, &mut out, &mut seen);
             if rest.tlp.is_none() {
-                rest.tlp = marking_tlp(obj.get("object_marking_refs"));
+                rest.tlp = marking_tlp(&obj.object_marking_refs);
             }
         }
     }
@@ -329,29 +389,22 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
     Ok(out)
 }
 
-/// Check what an importer must; returns the object or the rejection.
-fn check_object<'a>(
-    o: &'a Value,
-    path: &str,
-) -> std::result::Result<&'a serde_json::Map<String, Value>, Rejected> {
-    let reject = |field: &str, reason: String, id: Option<&str>| Rejected {
-        location: match id {
-            Some(id) => format!("{path}.{field} ({id})"),
-            None => format!("{path}.{field}"),
-        },
+/// Read one object and check what an importer must.
+fn check_object<'a>(raw: &'a RawValue, path: &str) -> std::result::Result<Obj<'a>, Rejected> {
+    let obj: Obj<'a> = match serde_json::from_str(raw.get()) {
+        Ok(o) => o,
+        Err(e) => {
+            return Err(Rejected {
+                location: path.to_owned(),
+                reason: format!("not a readable STIX object: {e}"),
+            });
+        }
+    };
+    let typ = obj.typ.as_ref();
+    let id = obj.id.as_ref();
+    let reject = |field: &str, reason: String| Rejected {
+        location: format!("{path}.{field} ({id})"),
         reason,
-    };
-    let Some(obj) = o.as_object() else {
-        return Err(Rejected {
-            location: path.to_owned(),
-            reason: "an object must be a JSON object".into(),
-        });
-    };
-    let Some(typ) = obj.get("type").and_then(Value::as_str) else {
-        return Err(reject("type", "missing or not a string".into(), None));
-    };
-    let Some(id) = obj.get("id").and_then(Value::as_str) else {
-        return Err(reject("id", "missing or not a string".into(), None));
     };
     let ok_id = id.split_once("--").is_some_and(|(t, u)| {
         t == typ
@@ -360,68 +413,53 @@ fn check_object<'a>(
             && u.matches('-').count() == 4
     });
     if !ok_id {
-        return Err(reject(
-            "id",
-            format!("`{id}` is not `{typ}--<UUID>`"),
-            Some(id),
-        ));
+        return Err(reject("id", format!("`{id}` is not `{typ}--<UUID>`")));
     }
     if SDO_SRO_TYPES.contains(&typ) {
-        match obj.get("spec_version").and_then(Value::as_str) {
+        match obj.spec_version.as_deref() {
             Some("2.1") => {}
             Some(v) => {
                 return Err(reject(
                     "spec_version",
                     format!("unsupported spec_version {v}"),
-                    Some(id),
                 ));
             }
             None => {
                 return Err(reject(
                     "spec_version",
                     "missing (STIX 2.1 objects carry spec_version \"2.1\")".into(),
-                    Some(id),
                 ));
             }
         }
-        for f in ["created", "modified"] {
-            match obj.get(f).and_then(Value::as_str) {
+        for (f, v) in [("created", &obj.created), ("modified", &obj.modified)] {
+            match v.as_deref() {
                 Some(t) if rfc3339(t).is_some() => {}
-                Some(t) => {
-                    return Err(reject(
-                        f,
-                        format!("`{t}` is not an RFC 3339 timestamp"),
-                        Some(id),
-                    ));
-                }
-                None => return Err(reject(f, "missing".into(), Some(id))),
+                Some(t) => return Err(reject(f, format!("`{t}` is not an RFC 3339 timestamp"))),
+                None => return Err(reject(f, "missing".into())),
             }
         }
     }
     Ok(obj)
 }
 
-/// Observables of one object into `d`.
-fn observables_of<'a>(
-    id: &'a str,
-    obj: &serde_json::Map<String, Value>,
-    by_id: &HashMap<&'a str, &'a serde_json::Map<String, Value>>,
+/// Observables of object `i` into `d`.
+fn observables_of(
+    i: usize,
+    objs: &[Obj<'_>],
+    by_id: &HashMap<&str, usize>,
     d: &mut ReportDraft,
     out: &mut ImportResult,
-    referenced: &mut HashSet<&'a str>,
+    referenced: &mut HashSet<usize>,
 ) {
-    let typ = obj.get("type").and_then(Value::as_str).unwrap_or("");
-    match typ {
+    let obj = &objs[i];
+    let id = obj.id.as_ref();
+    match obj.typ.as_ref() {
         "indicator" => {
-            if obj
-                .get("pattern_type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t != "stix")
-            {
+            if obj.pattern_type.as_deref().is_some_and(|t| t != "stix") {
                 out.unsupported += 1;
                 return;
             }
-            let Some(p) = obj.get("pattern").and_then(Value::as_str) else {
+            let Some(p) = obj.pattern.as_deref() else {
                 out.rejected.push(Rejected {
                     location: format!("{id}.pattern"),
                     reason: "missing".into(),
@@ -469,47 +507,47 @@ fn observables_of<'a>(
         }
         "vulnerability" => {
             let mut found = false;
-            for r in obj
-                .get("external_references")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if r.get("source_name")
-                    .and_then(Value::as_str)
+            for r in &obj.external_references {
+                if r.source_name
+                    .as_deref()
                     .is_some_and(|s| s.eq_ignore_ascii_case("cve"))
-                    && let Some(e) = r.get("external_id").and_then(Value::as_str)
+                    && let Some(e) = r.external_id.as_deref()
                 {
                     found |= add(d, out, ObservableKind::Cve, e, id);
                 }
             }
             if !found
-                && let Some(n) = obj.get("name").and_then(Value::as_str)
+                && let Some(n) = obj.name.as_deref()
                 && canonical_observable(ObservableKind::Cve, n).is_ok()
             {
                 add(d, out, ObservableKind::Cve, n, id);
             }
         }
         "observed-data" => {
-            for r in obj
-                .get("object_refs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(rid) = r.as_str()
-                    && let Some((k, t)) = by_id.get_key_value(rid)
-                {
-                    referenced.insert(k);
-                    sco(rid, t, d, out);
+            for rid in &obj.object_refs {
+                if let Some(&ti) = by_id.get(rid.as_ref()) {
+                    referenced.insert(ti);
+                    sco(rid, &objs[ti], d, out);
                 }
             }
             // STIX 2.0-style embedded `objects`.
-            if let Some(m) = obj.get("objects").and_then(Value::as_object) {
-                for (k, v) in m {
-                    if let Some(o) = v.as_object() {
-                        sco(&format!("{id}.objects.{k}"), o, d, out);
-                    }
+            for (k, raw) in &obj.objects {
+                let at = format!("{id}.objects.{k}");
+                #[derive(Deserialize)]
+                struct Embedded<'b> {
+                    #[serde(rename = "type", borrow)]
+                    typ: Str<'b>,
+                    #[serde(borrow, default)]
+                    value: Option<Str<'b>>,
+                    #[serde(borrow, default)]
+                    hashes: BTreeMap<Str<'b>, Str<'b>>,
+                }
+                match serde_json::from_str::<Embedded<'_>>(raw.get()) {
+                    Ok(e) => sco_parts(&at, &e.typ, e.value.as_deref(), &e.hashes, d, out),
+                    Err(e) => out.rejected.push(Rejected {
+                        location: at,
+                        reason: e.to_string(),
+                    }),
                 }
             }
         }
@@ -518,47 +556,43 @@ fn observables_of<'a>(
     }
 }
 
-fn sco(
+fn sco(id: &str, obj: &Obj<'_>, d: &mut ReportDraft, out: &mut ImportResult) {
+    sco_parts(id, &obj.typ, obj.value.as_deref(), &obj.hashes, d, out);
+}
+
+fn sco_parts(
     id: &str,
-    obj: &serde_json::Map<String, Value>,
+    typ: &str,
+    value: Option<&str>,
+    hashes: &BTreeMap<Str<'_>, Str<'_>>,
     d: &mut ReportDraft,
     out: &mut ImportResult,
 ) {
-    let typ = obj.get("type").and_then(Value::as_str).unwrap_or("");
-    let value = obj.get("value").and_then(Value::as_str);
-    match (typ, value) {
-        ("ipv4-addr", Some(v)) => {
-            add(d, out, ObservableKind::Ipv4, v, id);
+    let kind = match typ {
+        "ipv4-addr" => Some(ObservableKind::Ipv4),
+        "ipv6-addr" => Some(ObservableKind::Ipv6),
+        "domain-name" => Some(ObservableKind::Domain),
+        "url" => Some(ObservableKind::Url),
+        "email-addr" => Some(ObservableKind::Email),
+        _ => None,
+    };
+    match (typ, kind, value) {
+        (_, Some(k), Some(v)) => {
+            add(d, out, k, v, id);
         }
-        ("ipv6-addr", Some(v)) => {
-            add(d, out, ObservableKind::Ipv6, v, id);
-        }
-        ("domain-name", Some(v)) => {
-            add(d, out, ObservableKind::Domain, v, id);
-        }
-        ("url", Some(v)) => {
-            add(d, out, ObservableKind::Url, v, id);
-        }
-        ("email-addr", Some(v)) => {
-            add(d, out, ObservableKind::Email, v, id);
-        }
-        ("file", _) => {
+        ("file", _, _) => {
             let mut any = false;
-            if let Some(h) = obj.get("hashes").and_then(Value::as_object) {
-                for (alg, v) in h {
-                    let kind = match alg.to_ascii_uppercase().as_str() {
-                        "MD5" => ObservableKind::Md5,
-                        "SHA-1" | "SHA1" => ObservableKind::Sha1,
-                        "SHA-256" | "SHA256" => ObservableKind::Sha256,
-                        _ => {
-                            out.unsupported += 1;
-                            continue;
-                        }
-                    };
-                    if let Some(v) = v.as_str() {
-                        any |= add(d, out, kind, v, id);
+            for (alg, v) in hashes {
+                let kind = match alg.to_ascii_uppercase().as_str() {
+                    "MD5" => ObservableKind::Md5,
+                    "SHA-1" | "SHA1" => ObservableKind::Sha1,
+                    "SHA-256" | "SHA256" => ObservableKind::Sha256,
+                    _ => {
+                        out.unsupported += 1;
+                        continue;
                     }
-                }
+                };
+                any |= add(d, out, kind, v, id);
             }
             if !any {
                 out.unsupported += 1;
