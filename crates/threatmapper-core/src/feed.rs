@@ -77,6 +77,12 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
         }
         _ => bytes,
     };
+    // A DOCTYPE (even an HTML one before an RSS root) is dropped, internal
+    // subset and all: its entity declarations are never expanded.
+    let stripped = strip_doctype(bytes);
+    // An `<rss>` root without a version (common in the wild) is read as RSS 2.0.
+    let versioned = add_rss_version(&stripped);
+    let bytes: &[u8] = &versioned;
     let mut parser = feed_rs::parser::Builder::new();
     if let Some(u) = feed_url {
         parser = parser.base_uri(Some(u));
@@ -178,6 +184,67 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
         out.drafts.push(d);
     }
     Ok(out)
+}
+
+/// The document without its `<!DOCTYPE ...>` declaration (which may hold an
+/// internal subset in brackets).
+fn strip_doctype(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let window = &bytes[..bytes.len().min(8192)];
+    let Some(start) = window
+        .windows(9)
+        .position(|w| w.eq_ignore_ascii_case(b"<!doctype"))
+    else {
+        return std::borrow::Cow::Borrowed(bytes);
+    };
+    let mut depth = 0usize;
+    let mut quote = None;
+    for (i, &b) in bytes[start..].iter().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'[') => depth += 1,
+            (None, b']') => depth = depth.saturating_sub(1),
+            (None, b'>') if depth == 0 => {
+                let mut out = bytes[..start].to_vec();
+                out.extend_from_slice(&bytes[start + i + 1..]);
+                return std::borrow::Cow::Owned(out);
+            }
+            _ => {}
+        }
+    }
+    std::borrow::Cow::Borrowed(bytes)
+}
+
+/// `<rss>` without a `version` attribute gets `version="2.0"`, which feed-rs
+/// needs to recognise the document.
+fn add_rss_version(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let window = &bytes[..bytes.len().min(8192)];
+    let Some(at) = window
+        .windows(4)
+        .position(|w| w.eq_ignore_ascii_case(b"<rss"))
+    else {
+        return std::borrow::Cow::Borrowed(bytes);
+    };
+    let after = at + 4;
+    if !bytes
+        .get(after)
+        .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>')
+    {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let Some(close) = bytes[after..].iter().position(|&b| b == b'>') else {
+        return std::borrow::Cow::Borrowed(bytes);
+    };
+    let tag = &bytes[after..after + close];
+    if tag.windows(7).any(|w| w.eq_ignore_ascii_case(b"version")) {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    out.extend_from_slice(&bytes[..after]);
+    out.extend_from_slice(b" version=\"2.0\"");
+    out.extend_from_slice(&bytes[after..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Pull a byte position out of a parser message when it has one.
