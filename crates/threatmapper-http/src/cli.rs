@@ -88,7 +88,8 @@ pub struct ImportArgs {
     /// The document's format.
     #[arg(value_enum)]
     pub kind: ImportFormat,
-    /// The file to read (`-` for standard input).
+    /// The file to read (`-` for standard input); for `misp`, also a feed
+    /// directory (`manifest.json` and `<uuid>.json` event files).
     pub file: PathBuf,
     /// Parse and report without storing anything. Required until the store
     /// lands.
@@ -196,6 +197,15 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if args.kind == ImportFormat::Misp && args.file.is_dir() {
+        return match misp_feed_dir(&args.file) {
+            Ok(r) => print_import(&r, None, args.format),
+            Err(msg) => {
+                eprintln!("threatmapper import: {msg}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let mut bytes = Vec::new();
     let read = if args.file.as_os_str() == "-" {
         io::stdin()
@@ -237,7 +247,16 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let out = match args.format {
+    print_import(&r, catalogue.as_ref(), args.format)
+}
+
+/// Print an import result in the chosen format.
+fn print_import(
+    r: &threatmapper_core::ImportResult,
+    catalogue: Option<&threatmapper_core::atlas::Catalogue>,
+    format: Format,
+) -> ExitCode {
+    let out = match format {
         Format::Json => {
             let mut v = serde_json::json!({
                 "reports": r.drafts.len(),
@@ -248,7 +267,7 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
                 "warnings": r.warnings,
                 "drafts": r.drafts,
             });
-            if let Some(c) = &catalogue {
+            if let Some(c) = catalogue {
                 v["tactics"] = c.tactics.len().into();
                 v["techniques"] = c.techniques.len().into();
             }
@@ -281,6 +300,61 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
     };
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// A MISP feed directory: the events `manifest.json` lists (or, without a
+/// manifest, every `*.json` file), each parsed on its own; a missing or
+/// invalid event file is a rejection naming it, not a failure of the rest.
+fn misp_feed_dir(dir: &std::path::Path) -> Result<threatmapper_core::ImportResult, String> {
+    let manifest = dir.join("manifest.json");
+    let files: Vec<PathBuf> = if manifest.is_file() {
+        let text = std::fs::read_to_string(&manifest)
+            .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: {e}", manifest.display(), e.line(), e.column()))?;
+        let obj = v.as_object().ok_or_else(|| {
+            format!(
+                "{}: a manifest is an object of event uuids",
+                manifest.display()
+            )
+        })?;
+        obj.keys()
+            .map(|uuid| dir.join(format!("{uuid}.json")))
+            .collect()
+    } else {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut all = threatmapper_core::ImportResult::default();
+    for f in files {
+        let name = f.display().to_string();
+        let parsed = std::fs::read(&f)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|b| threatmapper_core::misp::parse(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(r) => {
+                all.drafts.extend(r.drafts);
+                all.unsupported += r.unsupported;
+                all.rejected.extend(r.rejected.into_iter().map(|mut x| {
+                    x.location = format!("{name}: {}", x.location);
+                    x
+                }));
+                all.warnings
+                    .extend(r.warnings.into_iter().map(|w| format!("{name}: {w}")));
+            }
+            Err(reason) => all.rejected.push(threatmapper_core::Rejected {
+                location: name,
+                reason,
+            }),
+        }
+    }
+    Ok(all)
 }
 
 /// The JSON shape of `extract`: an object with one key per kind (all present,

@@ -135,3 +135,42 @@ fn atlas_dry_run_reports_the_catalogue() {
         (Some(1), Some(1), Some(1))
     );
 }
+
+#[test]
+fn misp_feed_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let u1 = "5c5b2d1e-0b0a-4f6c-9a1e-1a2b3c4d5e6f";
+    let u2 = "6c5b2d1e-0b0a-4f6c-9a1e-1a2b3c4d5e6f";
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        format!(r#"{{"{u1}":{{"info":"a"}},"{u2}":{{"info":"b"}}}}"#),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(format!("{u1}.json")),
+        r#"{"Event":{"info":"a","Attribute":[{"type":"domain","value":"evil.example.net"}]}}"#,
+    )
+    .unwrap();
+    // u2's file is missing: rejected by name, the rest imports.
+    let out = run(&["import", "misp", dir.path().to_str().unwrap(), "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["reports"].as_u64(),
+            v["observables"].as_u64(),
+            v["rejected"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert!(
+        v["rejections"][0]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{u2}.json"))
+    );
+}
