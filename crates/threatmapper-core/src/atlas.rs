@@ -167,7 +167,7 @@ pub fn parse(bytes: &[u8]) -> Result<AtlasImport> {
         .enumerate()
     {
         let path = format!("case-studies[{i}]");
-        match case_study(cs, &path) {
+        match case_study(cs) {
             Ok(d) => out.result.drafts.push(d),
             Err(reason) => {
                 out.result.warnings.push(format!("{path}: {reason}"));
@@ -181,7 +181,7 @@ pub fn parse(bytes: &[u8]) -> Result<AtlasImport> {
     Ok(out)
 }
 
-fn case_study(cs: &Value, path: &str) -> std::result::Result<ReportDraft, String> {
+fn case_study(cs: &Value) -> std::result::Result<ReportDraft, String> {
     let id = s(cs.get("id")).unwrap_or_default();
     let name = s(cs.get("name"))
         .filter(|n| !n.trim().is_empty())
@@ -222,7 +222,6 @@ fn case_study(cs: &Value, path: &str) -> std::result::Result<ReportDraft, String
             d.labels.push(t);
         }
     }
-    let _ = path;
     Ok(d)
 }
 

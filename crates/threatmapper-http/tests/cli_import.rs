@@ -11,6 +11,17 @@ fn run(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Run, require success, and parse standard output as JSON.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 const BUNDLE: &str = r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[
  {"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
   "created":"2024-01-01T00:00:00Z","modified":"2024-01-01T00:00:00Z","pattern_type":"stix",
@@ -22,7 +33,7 @@ fn dry_run_json_counts() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("b.json");
     std::fs::write(&f, BUNDLE).unwrap();
-    let out = run(&[
+    let v = run_json(&[
         "import",
         "stix",
         f.to_str().unwrap(),
@@ -30,12 +41,6 @@ fn dry_run_json_counts() {
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["reports"], 1);
     assert_eq!(v["observables"], 1);
     assert_eq!(v["unsupported"], 1);
@@ -119,13 +124,7 @@ fn atlas_dry_run_reports_the_catalogue() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("a.yaml");
     std::fs::write(&f, "id: ATLAS\nmatrices:\n- tactics: [{id: AML.TA0002, name: Recon}]\n  techniques: [{id: AML.T0000, name: S, tactics: [AML.TA0002]}]\ncase-studies:\n- {id: AML.CS0000, name: X, incident-date: 2020-01-01}\n").unwrap();
-    let out = run(&["import", "atlas", f.to_str().unwrap(), "--dry-run"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run_json(&["import", "atlas", f.to_str().unwrap(), "--dry-run"]);
     assert_eq!(
         (
             v["reports"].as_u64(),
@@ -152,13 +151,7 @@ fn misp_feed_directory() {
     )
     .unwrap();
     // u2's file is missing: rejected by name, the rest imports.
-    let out = run(&["import", "misp", dir.path().to_str().unwrap(), "--dry-run"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run_json(&["import", "misp", dir.path().to_str().unwrap(), "--dry-run"]);
     assert_eq!(
         (
             v["reports"].as_u64(),

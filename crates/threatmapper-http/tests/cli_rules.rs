@@ -141,6 +141,15 @@ fn text_sarif_and_junit() {
     assert!(junit.contains("REPLACE_WITH_BEHAVIOR"));
 }
 
+/// `rules generate --report FILE` with the default language.
+fn generate_from(report: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+        .args(["rules", "generate", "--report"])
+        .arg(report)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn generate_then_validate_round_trip() {
     let dir = tempfile::tempdir().unwrap();
@@ -196,11 +205,7 @@ fn generate_then_validate_round_trip() {
     }
     // Bad input: a located JSON error, exit 1; an unknown kind, exit 1.
     std::fs::write(&report, "{\"title\": 1}").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
-        .args(["rules", "generate", "--report"])
-        .arg(&report)
-        .output()
-        .unwrap();
+    let out = generate_from(&report);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(":1:"));
     std::fs::write(
@@ -208,11 +213,7 @@ fn generate_then_validate_round_trip() {
         r#"{"title":"x","observables":[{"kind":"asn","value":"1"}]}"#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
-        .args(["rules", "generate", "--report"])
-        .arg(&report)
-        .output()
-        .unwrap();
+    let out = generate_from(&report);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("observables[0].kind"));
 }

@@ -113,6 +113,16 @@ impl<'a> Families<'a> {
         }
     }
 
+    /// Every hash value, MD5 first, then SHA-1, then SHA-256.
+    fn all_hashes(&self) -> Vec<&'a str> {
+        self.md5
+            .iter()
+            .chain(&self.sha1)
+            .chain(&self.sha256)
+            .copied()
+            .collect()
+    }
+
     fn hashes(&self) -> bool {
         !(self.md5.is_empty() && self.sha1.is_empty() && self.sha256.is_empty())
     }
@@ -332,13 +342,7 @@ fn kql(ctx: &RuleContext<'_>, f: &Families<'_>) -> String {
         );
         return s;
     }
-    let hashes: Vec<&str> = f
-        .md5
-        .iter()
-        .chain(&f.sha1)
-        .chain(&f.sha256)
-        .copied()
-        .collect();
+    let hashes = f.all_hashes();
     if !f.ips.is_empty() {
         let _ = writeln!(s, "let ioc_ips = dynamic([{}]);", dq_list(&f.ips));
     }
@@ -383,13 +387,7 @@ fn spl(ctx: &RuleContext<'_>, f: &Families<'_>) -> String {
     if !f.domains.is_empty() {
         terms.push(format!("query IN ({})", dq_list(&f.domains)));
     }
-    let hashes: Vec<&str> = f
-        .md5
-        .iter()
-        .chain(&f.sha1)
-        .chain(&f.sha256)
-        .copied()
-        .collect();
+    let hashes = f.all_hashes();
     if !hashes.is_empty() {
         terms.push(format!("file_hash IN ({})", dq_list(&hashes)));
     }

@@ -354,7 +354,7 @@ pub fn validate(lang: Language, text: &str) -> Vec<Diagnostic> {
         }
         Language::Spl => {
             let starts_with_command = stages[0].1.is_empty();
-            let has_index = body_has_index(&stages[0].1, text);
+            let has_index = body_has_index(&stages[0].1);
             if starts_with_command {
                 let cmd = stages.get(1).and_then(|s| s.1.first());
                 if let Some(w) = word(cmd)
@@ -598,7 +598,7 @@ fn expression(
     Ok(())
 }
 
-fn body_has_index(stage: &[&Tok], _text: &str) -> bool {
+fn body_has_index(stage: &[&Tok]) -> bool {
     stage.iter().any(|t| matches!(&t.kind, Kind::Word(w) if w.eq_ignore_ascii_case("index") || w.to_ascii_lowercase().starts_with("index=")))
 }
 
