@@ -20,6 +20,39 @@ pub enum Origin {
     Manual,
 }
 
+impl Origin {
+    /// Every origin.
+    pub const ALL: [Origin; 5] = [
+        Origin::Feed,
+        Origin::Stix,
+        Origin::Misp,
+        Origin::Atlas,
+        Origin::Manual,
+    ];
+
+    /// The lowercase name used in JSON and storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Origin::Feed => "feed",
+            Origin::Stix => "stix",
+            Origin::Misp => "misp",
+            Origin::Atlas => "atlas",
+            Origin::Manual => "manual",
+        }
+    }
+
+    /// Parse a lowercase name.
+    ///
+    /// ```
+    /// use threatmapper_core::Origin;
+    /// assert_eq!(Origin::parse("stix"), Some(Origin::Stix));
+    /// assert_eq!(Origin::parse("STIX"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Origin> {
+        Origin::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
 /// An observable attached to a draft, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DraftObservable {
