@@ -25,8 +25,17 @@ pub enum Command {
     /// Extract observables (CVE, IPv4, domains, hashes, URLs, e-mail, IPv6)
     /// from a report file or standard input, defanged forms included.
     Extract(ExtractArgs),
-    /// Parse an exported document into report drafts (`--dry-run`: no database).
+    /// Import an exported document (feed, STIX, MISP, ATLAS) into the intake
+    /// queue as pending reports (`--dry-run`: parse and print, store nothing).
     Import(ImportArgs),
+    /// Create or upgrade the database schema.
+    Migrate(DbArgs),
+    /// The audit trail.
+    Audit {
+        /// What to do with the audit trail.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Detection rules: validate Sigma files for CI (text, JSON, SARIF, JUnit).
     Rules {
         /// What to do with rules.
@@ -91,13 +100,42 @@ pub struct ImportArgs {
     /// The file to read (`-` for standard input); for `misp`, also a feed
     /// directory (`manifest.json` and `<uuid>.json` event files).
     pub file: PathBuf,
-    /// Parse and report without storing anything. Required until the store
-    /// lands.
+    /// Parse and print the drafts without storing anything.
     #[arg(long)]
     pub dry_run: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// The database to use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://PATH` (created on first use), a plain file
+    /// path, or `postgres://...`.
+    #[arg(long = "db", env = "DATABASE_URL", default_value = DEFAULT_DB, value_name = "URL")]
+    pub url: String,
+}
+
+/// The embedded default database.
+pub const DEFAULT_DB: &str = "sqlite://threatmapper.db";
+
+/// `threatmapper audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit hash chain; exit 0 when intact, 1 when an event
+    /// was edited or deleted.
+    Verify {
+        /// The database.
+        #[command(flatten)]
+        db: DbArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
 }
 
 /// Largest import document read (bytes).
@@ -122,6 +160,86 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::Rules { command } => threatmapper_rules::cli::run(command),
         Command::Import(args) => import_cmd(&args),
+        Command::Migrate(db) => migrate_cmd(&db),
+        Command::Audit {
+            command: AuditCommand::Verify { db, format },
+        } => audit_verify_cmd(&db, format),
+    }
+}
+
+/// Exit code for database failures (unreachable, refused, schema mismatch).
+const EXIT_DATABASE: u8 = 3;
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Run `f` on a store opened (and migrated) from `db`; database errors are
+/// printed with `cmd` and exit 3.
+fn with_store<T>(
+    cmd: &str,
+    db: &DbArgs,
+    f: impl AsyncFnOnce(&threatmapper_store::Store) -> Result<T, threatmapper_store::Error>,
+) -> Result<T, ExitCode> {
+    let rt = runtime().map_err(|m| {
+        eprintln!("threatmapper {cmd}: {m}");
+        ExitCode::from(EXIT_DATABASE)
+    })?;
+    rt.block_on(async {
+        let store = threatmapper_store::Store::open(&db.url).await;
+        let store = match store {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("threatmapper {cmd}: cannot open the database: {e}");
+                return Err(ExitCode::from(EXIT_DATABASE));
+            }
+        };
+        let r = f(&store).await;
+        store.close().await;
+        r.map_err(|e| {
+            eprintln!("threatmapper {cmd}: {e}");
+            match e {
+                threatmapper_store::Error::Invalid { .. } => ExitCode::from(1),
+                _ => ExitCode::from(EXIT_DATABASE),
+            }
+        })
+    })
+}
+
+fn migrate_cmd(db: &DbArgs) -> ExitCode {
+    match with_store("migrate", db, async |s| s.schema_version().await) {
+        // Opening the store applied any pending migration.
+        Ok(v) => {
+            println!("{{\"schema_version\":{v}}}");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn audit_verify_cmd(db: &DbArgs, format: Format) -> ExitCode {
+    match with_store("audit verify", db, async |s| s.verify_audit_chain().await) {
+        Ok(v) => {
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(&v).unwrap_or_default()),
+                Format::Text if v.ok => println!("audit chain intact: {} event(s)", v.checked),
+                Format::Text => println!(
+                    "audit chain BROKEN at event {}: {} ({} event(s) verified before it)",
+                    v.first_bad_seq.unwrap_or_default(),
+                    v.problem.as_deref().unwrap_or(""),
+                    v.checked
+                ),
+            }
+            if v.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(code) => code,
     }
 }
 
@@ -191,15 +309,9 @@ fn extract_cmd(args: &ExtractArgs) -> Result<(), String> {
 
 fn import_cmd(args: &ImportArgs) -> ExitCode {
     use std::io::Read as _;
-    if !args.dry_run {
-        eprintln!(
-            "threatmapper import: storing imports needs the store, which is not built yet; use --dry-run to parse without storing"
-        );
-        return ExitCode::from(2);
-    }
     if args.kind == ImportFormat::Misp && args.file.is_dir() {
         return match misp_feed_dir(&args.file) {
-            Ok(r) => print_import(&r, None, args.format),
+            Ok(r) => finish_import(args, &r, None),
             Err(msg) => {
                 eprintln!("threatmapper import: {msg}");
                 ExitCode::from(2)
@@ -247,7 +359,108 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    print_import(&r, catalogue.as_ref(), args.format)
+    finish_import(args, &r, catalogue.as_ref())
+}
+
+/// Print (dry run) or store a parsed import.
+fn finish_import(
+    args: &ImportArgs,
+    r: &threatmapper_core::ImportResult,
+    catalogue: Option<&threatmapper_core::atlas::Catalogue>,
+) -> ExitCode {
+    if args.dry_run {
+        return print_import(r, catalogue, args.format);
+    }
+    let action = match args.kind {
+        ImportFormat::Feed => "import.feed",
+        ImportFormat::Stix => "import.stix",
+        ImportFormat::Misp => "import.misp",
+        ImportFormat::Atlas => "import.atlas",
+    };
+    let progress = progress_spinner(format!(
+        "storing {} report(s) with {} observable(s)",
+        r.drafts.len(),
+        r.observable_count()
+    ));
+    let actor = threatmapper_store::Actor::new(local_user(), &["admin"]);
+    let ctx = threatmapper_store::IngestContext::new(actor, action);
+    let outcome = with_store("import", &args.db, async |s| {
+        s.ingest(&r.drafts, &ctx).await
+    });
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let o = match outcome {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let out = match args.format {
+        Format::Json => {
+            let v = serde_json::json!({
+                "reports": o.reports,
+                "suppressed": o.suppressed,
+                "observables_new": o.observables_new,
+                "observables_existing": o.observables_existing,
+                "report_ids": o.report_ids,
+                "suppressed_reports": o.suppressed_reports,
+                "unsupported": r.unsupported,
+                "rejected": r.rejected.len(),
+                "rejections": r.rejected,
+                "warnings": r.warnings,
+            });
+            format!("{v}\n")
+        }
+        Format::Text => {
+            let mut s = format!(
+                "stored {} report(s), suppressed {}, observables {} new / {} existing, {} unsupported, {} rejected\n",
+                o.reports,
+                o.suppressed,
+                o.observables_new,
+                o.observables_existing,
+                r.unsupported,
+                r.rejected.len()
+            );
+            for x in &o.suppressed_reports {
+                let _ = writeln!(
+                    s,
+                    "suppressed\t{}\tsame {} as report {}",
+                    x.title,
+                    x.matched,
+                    x.existing_id.map(|i| i.to_string()).unwrap_or_default()
+                );
+            }
+            for x in &r.rejected {
+                let _ = writeln!(s, "rejected\t{}\t{}", x.location, x.reason);
+            }
+            for w in &r.warnings {
+                let _ = writeln!(s, "warning\t{w}");
+            }
+            s
+        }
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// The user name recorded for command-line changes.
+fn local_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|| "cli".to_owned())
+}
+
+/// A spinner on standard error when it is a terminal.
+fn progress_spinner(msg: String) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal as _;
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let p = indicatif::ProgressBar::new_spinner();
+    p.set_message(msg);
+    p.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(p)
 }
 
 /// Print an import result in the chosen format.

@@ -1,4 +1,4 @@
-//! End-to-end tests of `threatmapper import ... --dry-run`.
+//! End-to-end tests of `threatmapper import`, `migrate` and `audit verify`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -68,10 +68,9 @@ fn invalid_input_exits_1_and_usage_2() {
             .code(),
         Some(2)
     );
-    assert_eq!(
-        run(&["import", "stix", f.to_str().unwrap()]).status.code(),
-        Some(2)
-    );
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = run(&["import", "stix", f.to_str().unwrap(), "--db", &db]);
+    assert_eq!(out.status.code(), Some(1), "invalid input is not stored");
     assert_eq!(
         run(&["import", "yaml", f.to_str().unwrap(), "--dry-run"])
             .status
@@ -166,4 +165,146 @@ fn misp_feed_directory() {
             .unwrap()
             .ends_with(&format!("{u2}.json"))
     );
+}
+
+#[test]
+fn import_stores_then_suppresses_and_audits() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.json");
+    std::fs::write(&f, BUNDLE).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let v = run_json(&["import", "stix", f.to_str().unwrap(), "--db", &db]);
+    assert_eq!(
+        (
+            &v["reports"],
+            &v["suppressed"],
+            &v["observables_new"],
+            &v["observables_existing"]
+        ),
+        (&1.into(), &0.into(), &1.into(), &0.into())
+    );
+    assert_eq!(v["report_ids"].as_array().unwrap().len(), 1);
+    let again = run_json(&["import", "stix", f.to_str().unwrap(), "--db", &db]);
+    assert_eq!(
+        (&again["reports"], &again["suppressed"]),
+        (&0.into(), &1.into())
+    );
+    assert_eq!(again["suppressed_reports"][0]["matched"], "title");
+
+    let out = run(&[
+        "import",
+        "stix",
+        f.to_str().unwrap(),
+        "--db",
+        &db,
+        "--format",
+        "text",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("stored 0 report(s), suppressed 1,"),
+        "{text}"
+    );
+
+    let m = run_json(&["migrate", "--db", &db]);
+    assert_eq!(m["schema_version"], 1);
+    let a = run_json(&["audit", "verify", "--db", &db]);
+    assert_eq!((&a["ok"], &a["checked"]), (&true.into(), &3.into()));
+
+    // DATABASE_URL is the default for --db.
+    let out = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+        .args(["audit", "verify", "--format", "text"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "audit chain intact: 3 event(s)\n"
+    );
+}
+
+#[test]
+fn unreachable_database_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.json");
+    std::fs::write(&f, BUNDLE).unwrap();
+    let out = run(&[
+        "import",
+        "stix",
+        f.to_str().unwrap(),
+        "--db",
+        "postgres://postgres@127.0.0.1:1/x",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the database"));
+    let out = run(&["migrate", "--db", "mysql://x"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+/// A feed of `n` items, each with its own title, link and five addresses.
+fn big_feed(n: usize) -> String {
+    let mut s = String::from("<rss version=\"2.0\"><channel><title>load</title>");
+    for i in 0..n {
+        let (a, b) = (i / 250, i % 250);
+        s.push_str(&format!(
+            "<item><title>Campaign {i}</title><link>https://intel.example.org/r/{i}</link>\
+             <description>C2 10.{a}.{b}.1 10.{a}.{b}.2 10.{a}.{b}.3 10.{a}.{b}.4 and 10.{a}.{b}.5</description></item>"
+        ));
+    }
+    s.push_str("</channel></rss>");
+    s
+}
+
+#[cfg(unix)]
+#[test]
+fn killing_an_import_leaves_no_partial_data() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("feed.xml");
+    let n = 30_000;
+    std::fs::write(&f, big_feed(n)).unwrap();
+    let path = dir.path().join("t.db");
+    let db = format!("sqlite://{}", path.display());
+    // Create the schema first so the write-ahead log below is the import's.
+    assert!(run(&["migrate", "--db", &db]).status.success());
+    let wal = dir.path().join("t.db-wal");
+    let base = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_threatmapper"))
+        .args(["import", "feed", f.to_str().unwrap(), "--db", &db])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the transaction has written well into the log.
+    let start = Instant::now();
+    let mut killed_mid_write = false;
+    while start.elapsed() < Duration::from_secs(120) {
+        let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if len > base + (4 << 20) {
+            child.kill().unwrap();
+            killed_mid_write = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        killed_mid_write,
+        "the import finished before it could be killed ({status})"
+    );
+    assert!(!status.success());
+
+    // Nothing of the killed import is visible, and the chain is intact.
+    let a = run_json(&["audit", "verify", "--db", &db]);
+    assert_eq!((&a["ok"], &a["checked"]), (&true.into(), &0.into()));
+    let v = run_json(&["import", "feed", f.to_str().unwrap(), "--db", &db]);
+    assert_eq!(
+        (&v["reports"], &v["suppressed"]),
+        (&n.into(), &0.into()),
+        "all of it stores on a rerun"
+    );
+    assert_eq!(v["observables_new"], 5 * n);
 }
