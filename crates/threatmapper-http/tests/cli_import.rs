@@ -207,7 +207,7 @@ fn import_stores_then_suppresses_and_audits() {
     );
 
     let m = run_json(&["migrate", "--db", &db]);
-    assert_eq!(m["schema_version"], 1);
+    assert_eq!(m["schema_version"], 2);
     let a = run_json(&["audit", "verify", "--db", &db]);
     assert_eq!((&a["ok"], &a["checked"]), (&true.into(), &3.into()));
 

@@ -555,6 +555,20 @@ pub(crate) async fn ingest(
         qb.build().execute(&mut *tx).await?;
     }
 
+    if !stored.is_empty() {
+        let mut per_origin: Vec<(&str, i64)> = Vec::new();
+        for &(i, _) in &stored {
+            match per_origin.iter_mut().find(|(o, _)| *o == reports[i].origin) {
+                Some((_, n)) => *n += 1,
+                None => per_origin.push((reports[i].origin, 1)),
+            }
+        }
+        per_origin.sort_unstable();
+        for (origin, n) in per_origin {
+            bump_count(&mut tx, "pending", origin, n).await?;
+        }
+    }
+
     let suppressed: Vec<serde_json::Value> = out
         .suppressed_reports
         .iter()
@@ -580,6 +594,20 @@ pub(crate) async fn ingest(
 }
 
 // ------------------------------------------------------------------- reports
+
+/// Move the intake counter of `(status, origin)` by `n`.
+async fn bump_count(conn: &mut Conn, status: &str, origin: &str, n: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO intake_counts (status, origin, n) VALUES ($1, $2, $3)
+         ON CONFLICT (status, origin) DO UPDATE SET n = intake_counts.n + excluded.n",
+    )
+    .bind(status.to_owned())
+    .bind(origin.to_owned())
+    .bind(n)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
 const SUMMARY_COLS: &str = "id, title, url, origin, source_id, published_at, collected_at, status, observable_count, tlp, labels";
 
@@ -658,9 +686,29 @@ pub(crate) async fn intake(pool: &Pool, q: &IntakeQuery) -> Result<IntakePage> {
     } else {
         None
     };
-    let mut cq = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM reports WHERE 1=1");
-    push_intake_filters(&mut cq, q);
-    let total: i64 = cq.build_query_scalar().fetch_one(pool).await?;
+    let counted = q.source_id.is_none()
+        && q.published_from.is_none()
+        && q.published_to.is_none()
+        && q.collected_from.is_none()
+        && q.collected_to.is_none()
+        && q.text.as_deref().is_none_or(|t| t.trim().is_empty());
+    let total: i64 = if counted {
+        // Only status/origin filters: the maintained counters answer.
+        let mut cq = QueryBuilder::<Db>::new(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM intake_counts WHERE 1=1",
+        );
+        if let Some(s) = q.status {
+            cq.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(o) = q.origin {
+            cq.push(" AND origin = ").push_bind(o.as_str());
+        }
+        cq.build_query_scalar().fetch_one(pool).await?
+    } else {
+        let mut cq = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM reports WHERE 1=1");
+        push_intake_filters(&mut cq, q);
+        cq.build_query_scalar().fetch_one(pool).await?
+    };
     Ok(IntakePage {
         items,
         next_cursor,
@@ -801,6 +849,9 @@ pub(crate) async fn review(
             to: to.as_str().to_owned(),
         });
     }
+    let origin = report.summary.origin.clone();
+    bump_count(&mut tx, "pending", &origin, -1).await?;
+    bump_count(&mut tx, to.as_str(), &origin, 1).await?;
     let details =
         serde_json::json!({"status": to.as_str(), "reason": reason, "title": report.summary.title});
     append_audit(

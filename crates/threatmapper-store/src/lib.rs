@@ -725,11 +725,18 @@ mod sqlite {
     //! The backend code compiled for SQLite.
     pub(crate) type Db = sqlx::Sqlite;
     const DIALECT: super::prepare::Dialect = super::prepare::Dialect::Sqlite;
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "init",
-        include_str!("../migrations/sqlite/0001_init.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "init",
+            include_str!("../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "intake_counts",
+            include_str!("../migrations/sqlite/0002_intake_counts.sql"),
+        ),
+    ];
 
     /// SQLite write transactions take the write lock up front, so two
     /// writers never deadlock upgrading a read lock.
@@ -746,11 +753,18 @@ mod pg {
     //! The backend code compiled for PostgreSQL.
     pub(crate) type Db = sqlx::Postgres;
     const DIALECT: super::prepare::Dialect = super::prepare::Dialect::Postgres;
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "init",
-        include_str!("../migrations/postgres/0001_init.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "init",
+            include_str!("../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "intake_counts",
+            include_str!("../migrations/postgres/0002_intake_counts.sql"),
+        ),
+    ];
 
     async fn begin_write(
         pool: &sqlx::Pool<Db>,
