@@ -22,6 +22,13 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the HTTP server (API, page, scheduler). Settings come from the
+    /// environment and an optional `.env`: DATABASE_URL, BIND, AUTH_ENABLED,
+    /// AUTH_TRUSTED_PROXIES, AUTH_PROXY_SECRET, MAX_BODY_BYTES,
+    /// SCHEDULER_TICK, FETCH_* and RDAP_* (see the README).
+    Serve(ServeArgs),
+    /// Collect feed sources once, as the scheduler would.
+    Collect(CollectArgs),
     /// Extract observables (CVE, IPv4, domains, hashes, URLs, e-mail, IPv6)
     /// from a report file or standard input, defanged forms included.
     Extract(ExtractArgs),
@@ -120,6 +127,39 @@ pub struct DbArgs {
     pub url: String,
 }
 
+/// Arguments of `threatmapper serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen address (overrides BIND).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bind: Option<String>,
+    /// Database URL (overrides DATABASE_URL).
+    #[arg(long = "db", value_name = "URL")]
+    pub db: Option<String>,
+    /// Allow local mode (no authentication, everyone is admin) on a
+    /// non-loopback address. Dangerous.
+    #[arg(long)]
+    pub allow_unauthenticated_remote: bool,
+}
+
+/// Arguments of `threatmapper collect`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["source", "all_due"])))]
+pub struct CollectArgs {
+    /// Run this source now (due or not).
+    #[arg(long, value_name = "ID")]
+    pub source: Option<i64>,
+    /// Run every enabled source whose interval is due.
+    #[arg(long)]
+    pub all_due: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 /// The embedded default database.
 pub const DEFAULT_DB: &str = "sqlite://threatmapper.db";
 
@@ -161,6 +201,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules { command } => threatmapper_rules::cli::run(command),
         Command::Import(args) => import_cmd(&args),
         Command::Migrate(db) => migrate_cmd(&db),
+        Command::Serve(args) => serve_cmd(&args),
+        Command::Collect(args) => collect_cmd(&args),
         Command::Audit {
             command: AuditCommand::Verify { db, format },
         } => audit_verify_cmd(&db, format),
@@ -207,6 +249,106 @@ fn with_store<T>(
             }
         })
     })
+}
+
+fn serve_cmd(args: &ServeArgs) -> ExitCode {
+    let mut config = match crate::config::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("threatmapper serve: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(b) = &args.bind {
+        match b.parse() {
+            Ok(a) => config.bind = a,
+            Err(_) => {
+                eprintln!("threatmapper serve: --bind: `{b}` is not host:port");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(db) = &args.db {
+        config.database_url = db.clone();
+    }
+    crate::server::init_logging(config.log_json);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(m) => {
+            eprintln!("threatmapper serve: {m}");
+            return ExitCode::from(EXIT_DATABASE);
+        }
+    };
+    let opts = crate::server::ServeOptions {
+        allow_unauthenticated_remote: args.allow_unauthenticated_remote,
+    };
+    match rt.block_on(crate::server::serve(config, opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("threatmapper serve: {e}");
+            match e {
+                crate::server::ServeError::Store(_) => ExitCode::from(EXIT_DATABASE),
+                _ => ExitCode::from(2),
+            }
+        }
+    }
+}
+
+fn collect_cmd(args: &CollectArgs) -> ExitCode {
+    let config = match crate::config::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("threatmapper collect: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let actor = threatmapper_store::Actor::new(local_user(), &["admin"]);
+    let spinner = progress_spinner("collecting".to_owned());
+    let r = with_store("collect", &args.db, async |store| {
+        let state = crate::server::AppState::new(store.clone(), config.clone())
+            .map_err(|e| threatmapper_store::Error::Config(e.to_string()))?;
+        let c = state.collector();
+        match args.source {
+            Some(id) => Ok(vec![crate::collect::run_now(&c, id, &actor).await?]),
+            None => {
+                let mut done = 0usize;
+                crate::collect::run_due(&c, &actor, config.scheduler_concurrency, |r| {
+                    done += 1;
+                    if let Some(p) = &spinner {
+                        p.set_message(format!("collected {done} source(s); last: source {} {}", r.source_id, r.status));
+                    }
+                })
+                .await
+            }
+        }
+    });
+    if let Some(p) = &spinner {
+        p.finish_and_clear();
+    }
+    let runs = match r {
+        Ok(runs) => runs,
+        Err(code) => return code,
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::json!({ "runs": runs })),
+        Format::Text => {
+            for r in &runs {
+                println!(
+                    "source {}\t{}\tfetched {}\tnew {}\tsuppressed {}{}",
+                    r.source_id,
+                    r.status,
+                    r.fetched,
+                    r.new,
+                    r.suppressed,
+                    r.error.as_deref().map(|e| format!("\t{e}")).unwrap_or_default()
+                );
+            }
+            if runs.is_empty() {
+                println!("no source was due");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn migrate_cmd(db: &DbArgs) -> ExitCode {

@@ -879,14 +879,21 @@ pub(crate) async fn activity(pool: &Pool, from: i64) -> Result<Activity> {
         let date = chrono::DateTime::from_timestamp(d * 86_400, 0)
             .map(|t| t.format("%Y-%m-%d").to_string())
             .unwrap_or_default();
-        out.per_day.push((date, get(r, "origin")?, get(r, "n")?));
+        out.per_day.push(crate::DayCount {
+            day: date,
+            origin: get(r, "origin")?,
+            count: get(r, "n")?,
+        });
     }
     let rows =
         sqlx::query("SELECT status, COUNT(*) AS n FROM reports GROUP BY status ORDER BY status")
             .fetch_all(pool)
             .await?;
     for r in &rows {
-        out.per_status.push((get(r, "status")?, get(r, "n")?));
+        out.per_status.push(crate::StatusCount {
+            status: get(r, "status")?,
+            count: get(r, "n")?,
+        });
     }
     Ok(out)
 }

@@ -30,6 +30,7 @@ impl Actor {
 }
 
 /// Intake review state of a report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IntakeStatus {
@@ -85,6 +86,7 @@ impl IngestContext {
 }
 
 /// A draft that was not stored because its report is already known.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SuppressedReport {
     /// Position of the draft in the ingested list.
@@ -120,6 +122,7 @@ pub struct IngestOutcome {
 }
 
 /// A stored report as listed in the intake queue.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportSummary {
     /// Report id.
@@ -147,6 +150,7 @@ pub struct ReportSummary {
 }
 
 /// The review of a report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Review {
     /// Reviewer.
@@ -158,6 +162,7 @@ pub struct Review {
 }
 
 /// A full stored report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The listed fields.
@@ -180,6 +185,7 @@ pub struct Report {
 }
 
 /// A report with its observables, their enrichments and its rules.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportDetail {
     /// The report.
@@ -197,6 +203,7 @@ pub struct ReportDetail {
 pub type SpanPair = [usize; 2];
 
 /// An observable as linked to one report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkedObservable {
     /// Observable id.
@@ -209,6 +216,7 @@ pub struct LinkedObservable {
     pub source: String,
     /// Byte spans in the report's `content` where it occurs (may be empty
     /// when it came from structured data only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<u64>>))]
     pub spans: Vec<SpanPair>,
     /// MISP `to_ids`, when known.
     pub to_ids: Option<bool>,
@@ -217,6 +225,7 @@ pub struct LinkedObservable {
 }
 
 /// A stored observable.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Observable {
     /// Id.
@@ -253,6 +262,7 @@ pub struct ObservableQuery {
 }
 
 /// A page of observables.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObservablePage {
     /// The observables, newest first.
@@ -262,6 +272,7 @@ pub struct ObservablePage {
 }
 
 /// An enrichment result to record.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEnrichment {
     /// Provider name (`rdap`, ...).
@@ -271,16 +282,19 @@ pub struct NewEnrichment {
     /// 0..=100.
     pub confidence: i64,
     /// Bounded summary of the response.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub summary: serde_json::Value,
     /// Hex SHA-256 of the raw response body.
     pub raw_sha256: Option<String>,
     /// The first bytes of the raw response (capped).
     pub raw_excerpt: Option<String>,
     /// When the provider answered (RFC 3339); now when absent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A stored enrichment (evidence, not a verdict).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Enrichment {
     /// Id.
@@ -294,6 +308,7 @@ pub struct Enrichment {
     /// Confidence 0..=100.
     pub confidence: i64,
     /// Bounded summary.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub summary: serde_json::Value,
     /// Hex SHA-256 of the raw response.
     pub raw_sha256: Option<String>,
@@ -306,6 +321,7 @@ pub struct Enrichment {
 }
 
 /// An observable with its reports and enrichment history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservableDetail {
     /// The observable.
@@ -318,6 +334,7 @@ pub struct ObservableDetail {
 }
 
 /// Feed kind of a collection source.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
@@ -351,6 +368,7 @@ impl SourceKind {
 }
 
 /// A source to create.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSource {
     /// Feed URL (http or https).
@@ -367,6 +385,7 @@ pub struct NewSource {
 }
 
 /// Changes to a source; absent fields stay.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceUpdate {
     /// New URL.
@@ -387,6 +406,7 @@ pub struct SourceUpdate {
 }
 
 /// A stored collection source.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
     /// Id.
@@ -457,6 +477,7 @@ impl RunRecord {
 }
 
 /// A stored collection run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CollectionRun {
     /// Id.
@@ -482,6 +503,7 @@ pub struct CollectionRun {
 }
 
 /// A rule as listed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleSummary {
     /// Id.
@@ -503,6 +525,7 @@ pub struct RuleSummary {
 }
 
 /// One stored version of a rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredRuleVersion {
     /// Rule id.
@@ -518,6 +541,7 @@ pub struct StoredRuleVersion {
     /// Readiness from validation (`ready`, `needs_analyst`, `invalid`).
     pub status: String,
     /// Validation diagnostics.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub diagnostics: serde_json::Value,
     /// Author.
     pub author: String,
@@ -526,6 +550,7 @@ pub struct StoredRuleVersion {
 }
 
 /// A rule with every version, oldest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleHistory {
     /// The rule.
@@ -566,6 +591,7 @@ pub struct NewAuditEvent {
 }
 
 /// A stored audit event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {
     /// Position in the chain (1-based, contiguous).
@@ -583,6 +609,7 @@ pub struct AuditEvent {
     /// Outcome.
     pub outcome: String,
     /// Details.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub details: serde_json::Value,
     /// Hash of the previous event.
     pub prev_hash: String,
@@ -612,6 +639,7 @@ pub struct AuditQuery {
 }
 
 /// A page of audit events.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditPage {
     /// Events, newest first.
@@ -621,6 +649,7 @@ pub struct AuditPage {
 }
 
 /// The result of checking the audit hash chain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditVerification {
     /// Whether every event and the head are intact.
@@ -659,6 +688,7 @@ pub struct IntakeQuery {
 }
 
 /// A page of the intake queue.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IntakePage {
     /// Reports, newest first.
@@ -669,11 +699,34 @@ pub struct IntakePage {
     pub total: i64,
 }
 
+/// Reports collected on one day from one origin.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayCount {
+    /// Day, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Origin.
+    pub origin: String,
+    /// Reports collected.
+    pub count: i64,
+}
+
+/// Reports with one intake status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusCount {
+    /// Status.
+    pub status: String,
+    /// Reports.
+    pub count: i64,
+}
+
 /// Counts for the activity view: reports per day by origin, and per status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Activity {
-    /// `(day "YYYY-MM-DD", origin, count)`, oldest first.
-    pub per_day: Vec<(String, String, i64)>,
-    /// `(status, count)`.
-    pub per_status: Vec<(String, i64)>,
+    /// Per day and origin, oldest first.
+    pub per_day: Vec<DayCount>,
+    /// Per intake status.
+    pub per_status: Vec<StatusCount>,
 }
