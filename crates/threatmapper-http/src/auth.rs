@@ -44,7 +44,10 @@ impl Identity {
 pub const PROXY_SECRET_HEADER: &str = "x-auth-proxy-secret";
 
 fn is_mutation(m: &Method) -> bool {
-    matches!(*m, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+    matches!(
+        *m,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 /// Paths that answer without identity (health, the API description, the page).
@@ -60,7 +63,11 @@ fn is_read_only_post(path: &str) -> bool {
 /// Parse `X-Auth-Roles`: comma- or space-separated, case-insensitive.
 pub fn parse_roles(v: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for r in v.split([',', ' ', ';']).map(str::trim).filter(|r| !r.is_empty()) {
+    for r in v
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         let r = r.to_ascii_lowercase();
         if r.len() <= 64 && !out.contains(&r) && out.len() < 32 {
             out.push(r);
@@ -145,24 +152,38 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         if req.method() != Method::DELETE
             && let Err(msg) = check_content_type(req.headers(), &path)
         {
-            return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", msg)
-                .into_response();
+            return ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                msg,
+            )
+            .into_response();
         }
         if let Err(msg) = check_origin(req.headers(), state.config.public_origin.as_deref()) {
-            return deny(&state, &info, identity.actor.clone(), StatusCode::FORBIDDEN, "cross_origin", msg)
-                .await;
+            return deny(
+                &state,
+                &info,
+                identity.actor.clone(),
+                StatusCode::FORBIDDEN,
+                "cross_origin",
+                msg,
+            )
+            .await;
         }
     }
     req.extensions_mut().insert(identity);
     next.run(req).await
 }
 
-async fn team_identity(state: &AppState, req: &RequestInfo, h: &HeaderMap) -> Result<Identity, Response> {
-    let has_auth_headers = h
-        .keys()
-        .any(|k| k.as_str().starts_with("x-auth-"));
+async fn team_identity(
+    state: &AppState,
+    req: &RequestInfo,
+    h: &HeaderMap,
+) -> Result<Identity, Response> {
+    let has_auth_headers = h.keys().any(|k| k.as_str().starts_with("x-auth-"));
     let peer = req.peer;
-    let trusted = peer.is_some_and(|ip| state.config.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    let trusted =
+        peer.is_some_and(|ip| state.config.trusted_proxies.iter().any(|n| n.contains(&ip)));
     let anonymous = Actor::new("anonymous", &[]);
     if !trusted {
         let msg = if has_auth_headers {
@@ -170,10 +191,21 @@ async fn team_identity(state: &AppState, req: &RequestInfo, h: &HeaderMap) -> Re
         } else {
             "authentication required (through the identity-aware proxy)"
         };
-        return Err(deny(state, req, anonymous, StatusCode::UNAUTHORIZED, "unauthorized", msg.to_owned()).await);
+        return Err(deny(
+            state,
+            req,
+            anonymous,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            msg.to_owned(),
+        )
+        .await);
     }
     if let Some(secret) = &state.config.proxy_secret {
-        let given = h.get(PROXY_SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or(b"");
+        let given = h
+            .get(PROXY_SECRET_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or(b"");
         if !bool::from(given.ct_eq(secret.as_bytes())) {
             return Err(deny(
                 state,
@@ -187,9 +219,19 @@ async fn team_identity(state: &AppState, req: &RequestInfo, h: &HeaderMap) -> Re
         }
     }
     let user = match header_str(h, "x-auth-user").map(str::trim) {
-        Some(u) if !u.is_empty() && u.len() <= 256 && !u.chars().any(char::is_control) => u.to_owned(),
+        Some(u) if !u.is_empty() && u.len() <= 256 && !u.chars().any(char::is_control) => {
+            u.to_owned()
+        }
         Some(_) => {
-            return Err(deny(state, req, anonymous, StatusCode::UNAUTHORIZED, "unauthorized", "X-Auth-User is malformed".to_owned()).await);
+            return Err(deny(
+                state,
+                req,
+                anonymous,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "X-Auth-User is malformed".to_owned(),
+            )
+            .await);
         }
         None => {
             let msg = if h.contains_key("x-auth-user") {
@@ -197,10 +239,20 @@ async fn team_identity(state: &AppState, req: &RequestInfo, h: &HeaderMap) -> Re
             } else {
                 "X-Auth-User is missing"
             };
-            return Err(deny(state, req, anonymous, StatusCode::UNAUTHORIZED, "unauthorized", msg.to_owned()).await);
+            return Err(deny(
+                state,
+                req,
+                anonymous,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                msg.to_owned(),
+            )
+            .await);
         }
     };
-    let roles = header_str(h, "x-auth-roles").map(parse_roles).unwrap_or_default();
+    let roles = header_str(h, "x-auth-roles")
+        .map(parse_roles)
+        .unwrap_or_default();
     let actor = Actor {
         name: user,
         roles: roles.clone(),
@@ -229,14 +281,20 @@ fn check_content_type(h: &HeaderMap, path: &str) -> Result<(), String> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let json = ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"));
+    let json =
+        ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"));
     if json {
         return Ok(());
     }
     if path.starts_with("/api/pipeline/import/") {
         let document = matches!(
             ct.as_str(),
-            "application/xml" | "text/xml" | "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml"
+            "application/xml"
+                | "text/xml"
+                | "application/yaml"
+                | "application/x-yaml"
+                | "text/yaml"
+                | "text/x-yaml"
         ) || (ct.starts_with("application/") && ct.ends_with("+xml"));
         if document {
             return Ok(());
@@ -245,7 +303,9 @@ fn check_content_type(h: &HeaderMap, path: &str) -> Result<(), String> {
             "content type `{ct}` is not accepted: send application/json, an XML type (application/xml, application/rss+xml, application/atom+xml) or a YAML type (application/yaml)"
         ));
     }
-    Err(format!("content type `{ct}` is not accepted: send application/json"))
+    Err(format!(
+        "content type `{ct}` is not accepted: send application/json"
+    ))
 }
 
 /// A browser's `Origin`, when present, must be this server's.
@@ -275,7 +335,10 @@ mod tests {
 
     #[test]
     fn roles_parse() {
-        assert_eq!(parse_roles("Admin, viewer  analyst;admin"), ["admin", "viewer", "analyst"]);
+        assert_eq!(
+            parse_roles("Admin, viewer  analyst;admin"),
+            ["admin", "viewer", "analyst"]
+        );
         assert!(parse_roles(" , ").is_empty());
     }
 
@@ -283,11 +346,17 @@ mod tests {
     fn content_types_and_origins() {
         let mut h = HeaderMap::new();
         assert!(check_content_type(&h, "/api/pipeline/sources").is_err());
-        h.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(check_content_type(&h, "/api/pipeline/sources").is_ok());
         h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(check_content_type(&h, "/api/pipeline/import/stix").is_err());
-        h.insert(header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
         assert!(check_content_type(&h, "/api/pipeline/import/stix").is_err());
         h.insert(header::CONTENT_TYPE, "application/rss+xml".parse().unwrap());
         assert!(check_content_type(&h, "/api/pipeline/import/feed").is_ok());

@@ -315,7 +315,10 @@ fn collect_cmd(args: &CollectArgs) -> ExitCode {
                 crate::collect::run_due(&c, &actor, config.scheduler_concurrency, |r| {
                     done += 1;
                     if let Some(p) = &spinner {
-                        p.set_message(format!("collected {done} source(s); last: source {} {}", r.source_id, r.status));
+                        p.set_message(format!(
+                            "collected {done} source(s); last: source {} {}",
+                            r.source_id, r.status
+                        ));
                     }
                 })
                 .await
@@ -340,7 +343,10 @@ fn collect_cmd(args: &CollectArgs) -> ExitCode {
                     r.fetched,
                     r.new,
                     r.suppressed,
-                    r.error.as_deref().map(|e| format!("\t{e}")).unwrap_or_default()
+                    r.error
+                        .as_deref()
+                        .map(|e| format!("\t{e}"))
+                        .unwrap_or_default()
                 );
             }
             if runs.is_empty() {

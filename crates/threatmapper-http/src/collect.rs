@@ -26,22 +26,37 @@ pub struct Collector {
 /// A lease owner id unique to this process.
 pub fn worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
-    format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1";
 
 /// Run one source now, due or not; [`threatmapper_store::Error::Leased`]
 /// when another worker is collecting it.
-pub async fn run_now(c: &Collector, id: i64, actor: &Actor) -> Result<CollectionRun, threatmapper_store::Error> {
-    let source = c.store.claim_source(id, &c.owner, chrono::Utc::now(), c.lease).await?;
+pub async fn run_now(
+    c: &Collector,
+    id: i64,
+    actor: &Actor,
+) -> Result<CollectionRun, threatmapper_store::Error> {
+    let source = c
+        .store
+        .claim_source(id, &c.owner, chrono::Utc::now(), c.lease)
+        .await?;
     collect(c, &source, actor).await
 }
 
 /// Fetch, parse and ingest a claimed source, then record the run (which
 /// releases the lease). Fetch and parse failures are recorded as the run's
 /// status; only a store failure is returned as an error.
-pub async fn collect(c: &Collector, source: &Source, actor: &Actor) -> Result<CollectionRun, threatmapper_store::Error> {
+pub async fn collect(
+    c: &Collector,
+    source: &Source,
+    actor: &Actor,
+) -> Result<CollectionRun, threatmapper_store::Error> {
     let started = chrono::Utc::now();
     let validators = Validators {
         etag: source.etag.clone(),
@@ -68,7 +83,10 @@ pub async fn collect(c: &Collector, source: &Source, actor: &Actor) -> Result<Co
         Ok(f) => {
             let url = source.url.clone();
             let body = f.body;
-            let parsed = tokio::task::spawn_blocking(move || threatmapper_core::feed::parse(&body, Some(&url))).await;
+            let parsed = tokio::task::spawn_blocking(move || {
+                threatmapper_core::feed::parse(&body, Some(&url))
+            })
+            .await;
             match parsed {
                 Ok(Ok(result)) => {
                     run.fetched = result.drafts.len() as i64;
@@ -84,8 +102,18 @@ pub async fn collect(c: &Collector, source: &Source, actor: &Actor) -> Result<Co
                                 run.error = Some(format!(
                                     "{} entr{} refused: {}",
                                     result.rejected.len(),
-                                    if result.rejected.len() == 1 { "y" } else { "ies" },
-                                    result.rejected.iter().take(3).map(|r| format!("{} ({})", r.location, r.reason)).collect::<Vec<_>>().join("; ")
+                                    if result.rejected.len() == 1 {
+                                        "y"
+                                    } else {
+                                        "ies"
+                                    },
+                                    result
+                                        .rejected
+                                        .iter()
+                                        .take(3)
+                                        .map(|r| format!("{} ({})", r.location, r.reason))
+                                        .collect::<Vec<_>>()
+                                        .join("; ")
                                 ));
                             }
                         }
@@ -118,7 +146,12 @@ fn fail(run: &mut RunRecord, e: &FetchError) {
 
 /// Claim every due source (in batches) and collect them with at most
 /// `concurrency` at once. Returns the recorded runs.
-pub async fn run_due(c: &Collector, actor: &Actor, concurrency: usize, mut progress: impl FnMut(&CollectionRun)) -> Result<Vec<CollectionRun>, threatmapper_store::Error> {
+pub async fn run_due(
+    c: &Collector,
+    actor: &Actor,
+    concurrency: usize,
+    mut progress: impl FnMut(&CollectionRun),
+) -> Result<Vec<CollectionRun>, threatmapper_store::Error> {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut runs = Vec::new();
     // Bounded: each round claims at most 4×concurrency, and a claimed source
@@ -126,7 +159,12 @@ pub async fn run_due(c: &Collector, actor: &Actor, concurrency: usize, mut progr
     for _round in 0..1000 {
         let claimed = c
             .store
-            .claim_due_sources(&c.owner, chrono::Utc::now(), c.lease, (concurrency * 4) as u32)
+            .claim_due_sources(
+                &c.owner,
+                chrono::Utc::now(),
+                c.lease,
+                (concurrency * 4) as u32,
+            )
             .await?;
         if claimed.is_empty() {
             break;
@@ -157,7 +195,12 @@ pub async fn run_due(c: &Collector, actor: &Actor, concurrency: usize, mut progr
 
 /// The background scheduler: every `tick` it collects the due sources,
 /// until `shutdown` turns true.
-pub fn spawn_scheduler(c: Collector, tick: Duration, concurrency: usize, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+pub fn spawn_scheduler(
+    c: Collector,
+    tick: Duration,
+    concurrency: usize,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let actor = Actor::system("scheduler");
         let mut interval = tokio::time::interval(tick);

@@ -150,10 +150,12 @@ pub fn parse_duration(var: &'static str, v: &str) -> Result<Duration, ConfigErro
         Some((i, 'h')) => (&v[..i], 3600),
         _ => (v, 1),
     };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| err(var, format!("`{v}` is not a duration (seconds, or 90s/15m/1h)")))?;
+    let n: u64 = num.trim().parse().map_err(|_| {
+        err(
+            var,
+            format!("`{v}` is not a duration (seconds, or 90s/15m/1h)"),
+        )
+    })?;
     if n == 0 {
         return Err(err(var, "must be greater than zero"));
     }
@@ -205,10 +207,12 @@ impl Config {
             }
         };
         let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let bind: SocketAddr = bind
-            .trim()
-            .parse()
-            .map_err(|_| err("BIND", format!("`{bind}` is not host:port (e.g. 127.0.0.1:8080)")))?;
+        let bind: SocketAddr = bind.trim().parse().map_err(|_| {
+            err(
+                "BIND",
+                format!("`{bind}` is not host:port (e.g. 127.0.0.1:8080)"),
+            )
+        })?;
         let trusted_proxies = match get("AUTH_TRUSTED_PROXIES") {
             Some(v) if !v.trim().is_empty() => parse_cidrs("AUTH_TRUSTED_PROXIES", &v)?,
             _ => parse_cidrs("AUTH_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")?,
@@ -216,7 +220,9 @@ impl Config {
         if let Some(all) = trusted_proxies.iter().find(|n| n.prefix_len() == 0) {
             return Err(err(
                 "AUTH_TRUSTED_PROXIES",
-                format!("`{all}` would trust identity headers from anyone; list your proxies' addresses"),
+                format!(
+                    "`{all}` would trust identity headers from anyone; list your proxies' addresses"
+                ),
             ));
         }
         let proxy_secret = get("AUTH_PROXY_SECRET").filter(|s| !s.is_empty());
@@ -226,7 +232,9 @@ impl Config {
         let log_json = match get("LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("") | Some("plain") | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(err("LOG_FORMAT", format!("`{other}` is not plain or json"))),
+            Some(other) => {
+                return Err(err("LOG_FORMAT", format!("`{other}` is not plain or json")));
+            }
         };
         let max_body_bytes = num("MAX_BODY_BYTES", 64 << 20)?;
         if max_body_bytes < 1024 {
@@ -276,7 +284,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -288,8 +299,17 @@ mod tests {
         assert!(!c.auth_enabled);
         assert_eq!(c.scheduler_tick, Duration::from_secs(900));
         assert_eq!(c.trusted_proxies.len(), 2);
-        let c = cfg(&[("BIND", "0.0.0.0:9000"), ("AUTH_ENABLED", "true"), ("SCHEDULER_TICK", "2m"), ("AUTH_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16")]).unwrap();
-        assert_eq!((c.bind.port(), c.auth_enabled, c.scheduler_tick.as_secs()), (9000, true, 120));
+        let c = cfg(&[
+            ("BIND", "0.0.0.0:9000"),
+            ("AUTH_ENABLED", "true"),
+            ("SCHEDULER_TICK", "2m"),
+            ("AUTH_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.bind.port(), c.auth_enabled, c.scheduler_tick.as_secs()),
+            (9000, true, 120)
+        );
         assert_eq!(c.trusted_proxies[0].to_string(), "10.0.0.5/32");
     }
 

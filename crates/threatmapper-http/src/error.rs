@@ -63,13 +63,21 @@ impl ApiError {
     /// 422 naming the field.
     pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {message}"))
-            .with_details(serde_json::json!({"field": field}))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("{field}: {message}"),
+        )
+        .with_details(serde_json::json!({"field": field}))
     }
 
     /// 404.
     pub fn not_found(what: &str, id: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} {id} not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} {id} not found"),
+        )
     }
 }
 

@@ -107,6 +107,21 @@ pub fn is_blocked_ip(ip: IpAddr) -> bool {
     }
 }
 
+/// Cloud instance-metadata addresses (AWS/GCP/Azure/OpenStack
+/// 169.254.169.254 and .253, AWS IPv6 fd00:ec2::254, Alibaba 100.100.100.200),
+/// also in their IPv4-mapped forms.
+pub fn is_metadata_ip(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            matches!(
+                v4.octets(),
+                [169, 254, 169, 254] | [169, 254, 169, 253] | [100, 100, 100, 200]
+            )
+        }
+        IpAddr::V6(v6) => v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
+    }
+}
+
 fn is_blocked_v4(ip: Ipv4Addr) -> bool {
     let o = ip.octets();
     ip.is_unspecified()
@@ -170,10 +185,18 @@ impl Policy {
         }
     }
 
-    /// Whether connecting to `ip` is allowed.
+    /// Whether connecting to `ip` is allowed. Cloud metadata endpoints stay
+    /// refused even with `FETCH_ALLOW_PRIVATE_NETWORKS`, unless listed in
+    /// `FETCH_ALLOWED_CIDRS`.
     pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.allow_private || !is_blocked_ip(ip) || self.allowed.iter().any(|n| n.contains(&ip))
+        if self.allowed.iter().any(|n| n.contains(&ip)) {
+            return true;
+        }
+        if is_metadata_ip(ip) {
+            return false;
+        }
+        self.allow_private || !is_blocked_ip(ip)
     }
 }
 
@@ -214,16 +237,22 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await {
                 Ok(a) => a.collect(),
                 Err(e) => {
-                    return Err(Box::new(LookupFailed(format!("{host}: {e}"))) as Box<dyn std::error::Error + Send + Sync>);
+                    return Err(Box::new(LookupFailed(format!("{host}: {e}")))
+                        as Box<dyn std::error::Error + Send + Sync>);
                 }
             };
-            let allowed: Vec<SocketAddr> = addrs.iter().copied().filter(|a| policy.allows(a.ip())).collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| policy.allows(a.ip()))
+                .collect();
             if allowed.is_empty() {
                 let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
                 return Err(Box::new(BlockedByPolicy(format!(
                     "{host} resolves only to refused addresses ({})",
                     list.join(", ")
-                ))) as Box<dyn std::error::Error + Send + Sync>);
+                )))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -240,7 +269,9 @@ pub struct Fetcher {
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fetcher").field("policy", &self.policy).finish()
+        f.debug_struct("Fetcher")
+            .field("policy", &self.policy)
+            .finish()
     }
 }
 
@@ -253,10 +284,13 @@ impl Fetcher {
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
             .no_proxy();
         if let Some(p) = &cfg.proxy {
-            let proxy = reqwest::Proxy::all(p).map_err(|e| FetchError::InvalidUrl(format!("FETCH_PROXY: {e}")))?;
+            let proxy = reqwest::Proxy::all(p)
+                .map_err(|e| FetchError::InvalidUrl(format!("FETCH_PROXY: {e}")))?;
             b = b.proxy(proxy);
         }
         let client = b.build().map_err(|e| FetchError::Other(e.to_string()))?;
@@ -279,7 +313,9 @@ impl Fetcher {
             if let Ok(addrs) = tokio::net::lookup_host((d, port)).await {
                 let addrs: Vec<SocketAddr> = addrs.collect();
                 if !addrs.is_empty() && !addrs.iter().any(|a| self.policy.allows(a.ip())) {
-                    return Err(FetchError::Blocked(format!("{d} resolves to a private or reserved address")));
+                    return Err(FetchError::Blocked(format!(
+                        "{d} resolves to a private or reserved address"
+                    )));
                 }
             }
         }
@@ -289,14 +325,20 @@ impl Fetcher {
     /// Scheme, host and IP-literal checks.
     fn check_url(&self, url: &str) -> Result<url::Url, FetchError> {
         if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(FetchError::InvalidUrl("contains whitespace or control characters".into()));
+            return Err(FetchError::InvalidUrl(
+                "contains whitespace or control characters".into(),
+            ));
         }
         let u = url::Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("{url}: {e}")))?;
         if !matches!(u.scheme(), "http" | "https") {
-            return Err(FetchError::InvalidUrl(format!("{url}: only http and https are fetched")));
+            return Err(FetchError::InvalidUrl(format!(
+                "{url}: only http and https are fetched"
+            )));
         }
         if !u.username().is_empty() || u.password().is_some() {
-            return Err(FetchError::InvalidUrl("credentials in URLs are not sent".into()));
+            return Err(FetchError::InvalidUrl(
+                "credentials in URLs are not sent".into(),
+            ));
         }
         let ip = match u.host() {
             Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
@@ -307,24 +349,39 @@ impl Fetcher {
         if let Some(ip) = ip
             && !self.policy.allows(ip)
         {
-            return Err(FetchError::Blocked(format!("{ip} is a private, loopback, link-local or reserved address")));
+            return Err(FetchError::Blocked(format!(
+                "{ip} is a private, loopback, link-local or reserved address"
+            )));
         }
         Ok(u)
     }
 
     /// GET a URL with the limits, following redirects by hand. `accept` is
     /// the Accept header; `validators` make it conditional.
-    pub async fn get(&self, url: &str, accept: &str, validators: &Validators) -> Result<Fetched, FetchError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        accept: &str,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         let mut current = self.check_url(url)?;
         for hop in 0..=self.cfg.max_redirects {
             let mut headers = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(accept) {
                 headers.insert(header::ACCEPT, v);
             }
-            if let Some(e) = validators.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+            if let Some(e) = validators
+                .etag
+                .as_deref()
+                .and_then(|e| HeaderValue::from_str(e).ok())
+            {
                 headers.insert(header::IF_NONE_MATCH, e);
             }
-            if let Some(m) = validators.last_modified.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+            if let Some(m) = validators
+                .last_modified
+                .as_deref()
+                .and_then(|m| HeaderValue::from_str(m).ok())
+            {
                 headers.insert(header::IF_MODIFIED_SINCE, m);
             }
             let resp = self
@@ -345,13 +402,19 @@ impl Fetcher {
                     .join(loc)
                     .map_err(|e| FetchError::Redirect(format!("bad Location `{loc}`: {e}")))?;
                 if hop == self.cfg.max_redirects {
-                    return Err(FetchError::Redirect(format!("more than {} redirects", self.cfg.max_redirects)));
+                    return Err(FetchError::Redirect(format!(
+                        "more than {} redirects",
+                        self.cfg.max_redirects
+                    )));
                 }
                 current = self.check_url(next.as_str())?;
                 continue;
             }
             let header_string = |h: header::HeaderName| {
-                resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned)
+                resp.headers()
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
             };
             let new_validators = Validators {
                 etag: header_string(header::ETAG),
@@ -373,7 +436,10 @@ impl Fetcher {
                     retry_after: header_string(header::RETRY_AFTER),
                 });
             }
-            if resp.content_length().is_some_and(|n| n > self.cfg.max_bytes as u64) {
+            if resp
+                .content_length()
+                .is_some_and(|n| n > self.cfg.max_bytes as u64)
+            {
                 return Err(FetchError::TooLarge(self.cfg.max_bytes));
             }
             let body = read_capped(resp, self.cfg.max_bytes).await?;
@@ -385,14 +451,24 @@ impl Fetcher {
                 content_type,
             });
         }
-        Err(FetchError::Redirect(format!("more than {} redirects", self.cfg.max_redirects)))
+        Err(FetchError::Redirect(format!(
+            "more than {} redirects",
+            self.cfg.max_redirects
+        )))
     }
 
     /// GET and return the body whatever the status (RDAP reads 404/429 bodies).
-    pub async fn get_any_status(&self, url: &str, accept: &str) -> Result<(u16, Vec<u8>, Option<String>), FetchError> {
+    pub async fn get_any_status(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<(u16, Vec<u8>, Option<String>), FetchError> {
         match self.get(url, accept, &Validators::default()).await {
             Ok(f) => Ok((f.status, f.body, None)),
-            Err(FetchError::Status { status, retry_after }) => Ok((status, Vec::new(), retry_after)),
+            Err(FetchError::Status {
+                status,
+                retry_after,
+            }) => Ok((status, Vec::new(), retry_after)),
             Err(e) => Err(e),
         }
     }
@@ -454,14 +530,43 @@ mod tests {
     #[test]
     fn blocked_ranges() {
         for a in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-            "224.0.0.1", "255.255.255.255", "240.0.0.1", "198.18.0.1", "192.0.0.170", "::1", "::", "fe80::1",
-            "fc00::1", "fd00:ec2::254", "ff02::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1", "64:ff9b::a00:1",
-            "64:ff9b::7f00:1", "2002:a00:1::1", "2001:db8::1", "2001::1", "::127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "198.18.0.1",
+            "192.0.0.170",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::1",
+            "2001:db8::1",
+            "2001::1",
+            "::127.0.0.1",
         ] {
             assert!(is_blocked_ip(ip(a)), "{a} should be blocked");
         }
-        for a in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"] {
+        for a in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(!is_blocked_ip(ip(a)), "{a} should be allowed");
         }
     }
@@ -473,9 +578,23 @@ mod tests {
         cfg.allowed_cidrs = vec!["10.0.0.0/24".parse().unwrap()];
         assert!(Policy::new(&cfg).allows(ip("10.0.0.5")));
         assert!(!Policy::new(&cfg).allows(ip("10.0.1.5")));
-        assert!(Policy::new(&cfg).allows(ip("::ffff:10.0.0.5")), "mapped form of an allowed address");
+        assert!(
+            Policy::new(&cfg).allows(ip("::ffff:10.0.0.5")),
+            "mapped form of an allowed address"
+        );
         cfg.allow_private = true;
         assert!(Policy::new(&cfg).allows(ip("127.0.0.1")));
+        assert!(
+            !Policy::new(&cfg).allows(ip("169.254.169.254")),
+            "metadata stays refused"
+        );
+        assert!(!Policy::new(&cfg).allows(ip("::ffff:169.254.169.254")));
+        cfg.allowed_cidrs
+            .push("169.254.169.254/32".parse().unwrap());
+        assert!(
+            Policy::new(&cfg).allows(ip("169.254.169.254")),
+            "unless listed"
+        );
     }
 
     #[tokio::test]
@@ -492,10 +611,22 @@ mod tests {
             let e = f.check_destination(u).await.unwrap_err();
             assert_eq!(e.class(), "blocked", "{u}: {e}");
         }
-        for u in ["ftp://example.com/", "http://user:pw@example.com/", "https://example.com/\r\nX-Auth-User: x", "not a url"] {
-            assert_eq!(f.check_destination(u).await.unwrap_err().class(), "invalid_url", "{u}");
+        for u in [
+            "ftp://example.com/",
+            "http://user:pw@example.com/",
+            "https://example.com/\r\nX-Auth-User: x",
+            "not a url",
+        ] {
+            assert_eq!(
+                f.check_destination(u).await.unwrap_err().class(),
+                "invalid_url",
+                "{u}"
+            );
         }
-        let e = f.get("http://localhost:9/", "*/*", &Validators::default()).await.unwrap_err();
+        let e = f
+            .get("http://localhost:9/", "*/*", &Validators::default())
+            .await
+            .unwrap_err();
         assert_eq!(e.class(), "blocked", "a name resolving to loopback: {e}");
     }
 }

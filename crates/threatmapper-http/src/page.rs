@@ -14,7 +14,10 @@ const INDEX: &str = include_str!("../assets/index.html");
 async fn index() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         Html(INDEX),

@@ -23,11 +23,14 @@ use crate::server::AppState;
 const ACCEPT: &str = "application/rdap+json, application/json;q=0.8";
 const BOOTSTRAP_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// Bootstrap services: (entries, server URLs) pairs of one registry file.
+type Services = Vec<(Vec<String>, Vec<String>)>;
+
 /// The RDAP client with its bootstrap cache.
 #[derive(Debug)]
 pub struct Rdap {
     cfg: RdapConfig,
-    cache: Mutex<HashMap<&'static str, (Instant, Vec<(Vec<String>, Vec<String>)>)>>,
+    cache: Mutex<HashMap<&'static str, (Instant, Services)>>,
 }
 
 impl Rdap {
@@ -40,7 +43,11 @@ impl Rdap {
     }
 
     /// The services of one bootstrap file (`dns` or `ipv4`), cached.
-    async fn services(&self, fetcher: &Fetcher, file: &'static str) -> Result<Vec<(Vec<String>, Vec<String>)>, String> {
+    async fn services(
+        &self,
+        fetcher: &Fetcher,
+        file: &'static str,
+    ) -> Result<Vec<(Vec<String>, Vec<String>)>, String> {
         if let Ok(cache) = self.cache.lock()
             && let Some((at, s)) = cache.get(file)
             && at.elapsed() < BOOTSTRAP_TTL
@@ -53,12 +60,17 @@ impl Rdap {
             .get(&url, "application/json", &Default::default())
             .await
             .map_err(|e| format!("bootstrap {url}: {e}"))?;
-        let v: Value = serde_json::from_slice(&f.body).map_err(|e| format!("bootstrap {url}: {e}"))?;
+        let v: Value =
+            serde_json::from_slice(&f.body).map_err(|e| format!("bootstrap {url}: {e}"))?;
         let mut out = Vec::new();
         for svc in v["services"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
             let strings = |x: &Value| -> Vec<String> {
                 x.as_array()
-                    .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             out.push((strings(&svc[0]), strings(&svc[1])));
@@ -77,14 +89,19 @@ impl Rdap {
         if let Some(b) = &self.cfg.base_url {
             return Ok(with_slash(b));
         }
-        let services = self.services(fetcher, if kind == "ipv4" { "ipv4" } else { "dns" }).await?;
+        let services = self
+            .services(fetcher, if kind == "ipv4" { "ipv4" } else { "dns" })
+            .await?;
         let urls = if kind == "ipv4" {
-            let ip: Ipv4Addr = value.parse().map_err(|_| format!("{value} is not an IPv4 address"))?;
+            let ip: Ipv4Addr = value
+                .parse()
+                .map_err(|_| format!("{value} is not an IPv4 address"))?;
             longest_cidr(&services, ip)
         } else {
             longest_suffix(&services, value)
         };
-        let urls = urls.ok_or_else(|| format!("no RDAP service for {value} in the IANA bootstrap registry"))?;
+        let urls = urls
+            .ok_or_else(|| format!("no RDAP service for {value} in the IANA bootstrap registry"))?;
         urls.iter()
             .find(|u| u.starts_with("https://"))
             .or_else(|| urls.first())
@@ -94,7 +111,11 @@ impl Rdap {
 }
 
 fn with_slash(u: &str) -> String {
-    if u.ends_with('/') { u.to_owned() } else { format!("{u}/") }
+    if u.ends_with('/') {
+        u.to_owned()
+    } else {
+        format!("{u}/")
+    }
 }
 
 fn longest_cidr(services: &[(Vec<String>, Vec<String>)], ip: Ipv4Addr) -> Option<&Vec<String>> {
@@ -112,7 +133,10 @@ fn longest_cidr(services: &[(Vec<String>, Vec<String>)], ip: Ipv4Addr) -> Option
     best.map(|(_, u)| u)
 }
 
-fn longest_suffix<'a>(services: &'a [(Vec<String>, Vec<String>)], domain: &str) -> Option<&'a Vec<String>> {
+fn longest_suffix<'a>(
+    services: &'a [(Vec<String>, Vec<String>)],
+    domain: &str,
+) -> Option<&'a Vec<String>> {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let mut best: Option<(usize, &Vec<String>)> = None;
     for (entries, urls) in services {
@@ -136,13 +160,18 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 fn str_field(v: &Value, k: &str) -> Value {
-    v.get(k).and_then(Value::as_str).map(|s| Value::String(clip(s, 256))).unwrap_or(Value::Null)
+    v.get(k)
+        .and_then(Value::as_str)
+        .map(|s| Value::String(clip(s, 256)))
+        .unwrap_or(Value::Null)
 }
 
 /// The vCard `fn` of an RDAP entity.
 fn entity_name(e: &Value) -> Option<String> {
     e["vcardArray"][1].as_array()?.iter().find_map(|p| {
-        (p[0].as_str() == Some("fn")).then(|| p[3].as_str().map(|s| clip(s, 256))).flatten()
+        (p[0].as_str() == Some("fn"))
+            .then(|| p[3].as_str().map(|s| clip(s, 256)))
+            .flatten()
     })
 }
 
@@ -150,20 +179,35 @@ fn entity_name(e: &Value) -> Option<String> {
 /// entities by role, and the network or domain fields.
 pub fn summarize(v: &Value) -> Value {
     let mut events = serde_json::Map::new();
-    for e in v["events"].as_array().map(Vec::as_slice).unwrap_or(&[]).iter().take(20) {
+    for e in v["events"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(20)
+    {
         if let (Some(a), Some(d)) = (e["eventAction"].as_str(), e["eventDate"].as_str()) {
             events.insert(clip(a, 64), Value::String(clip(d, 64)));
         }
     }
     let mut entities = Vec::new();
-    for e in v["entities"].as_array().map(Vec::as_slice).unwrap_or(&[]).iter().take(20) {
+    for e in v["entities"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(20)
+    {
         entities.push(json!({
             "handle": str_field(e, "handle"),
             "name": entity_name(e),
             "roles": e["roles"].as_array().map(|r| r.iter().take(10).cloned().collect::<Vec<_>>()).unwrap_or_default(),
         }));
     }
-    let status: Vec<Value> = v["status"].as_array().map(|s| s.iter().take(20).cloned().collect()).unwrap_or_default();
+    let status: Vec<Value> = v["status"]
+        .as_array()
+        .map(|s| s.iter().take(20).cloned().collect())
+        .unwrap_or_default();
     let nameservers: Vec<Value> = v["nameservers"]
         .as_array()
         .map(|n| n.iter().take(20).map(|x| str_field(x, "ldhName")).collect())
@@ -188,7 +232,11 @@ pub fn summarize(v: &Value) -> Value {
 
 /// Enrich observable `id` and store the evidence.
 pub async fn enrich(s: &AppState, id: i64, actor: &Actor) -> ApiResult<Enrichment> {
-    let o = s.store.observable(id).await?.ok_or_else(|| ApiError::not_found("observable", id))?;
+    let o = s
+        .store
+        .observable(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("observable", id))?;
     let kind = o.observable.kind.as_str();
     if kind != "ipv4" && kind != "domain" {
         return Err(ApiError::new(
@@ -225,7 +273,12 @@ async fn lookup(s: &AppState, kind: &str, value: &str) -> NewEnrichment {
     match s.fetcher.get_any_status(&url, ACCEPT).await {
         Ok((status, body, retry_after)) => {
             e.raw_sha256 = Some(crate::hex(&Sha256::digest(&body)));
-            e.raw_excerpt = Some(String::from_utf8_lossy(&body[..body.len().min(threatmapper_store::limits::RAW_EXCERPT)]).into_owned());
+            e.raw_excerpt = Some(
+                String::from_utf8_lossy(
+                    &body[..body.len().min(threatmapper_store::limits::RAW_EXCERPT)],
+                )
+                .into_owned(),
+            );
             match status {
                 200 => match serde_json::from_slice::<Value>(&body) {
                     Ok(v) => {
@@ -235,7 +288,9 @@ async fn lookup(s: &AppState, kind: &str, value: &str) -> NewEnrichment {
                         sum["server"] = Value::String(url);
                         e.summary = sum;
                     }
-                    Err(err) => e.summary = json!({"error": format!("{url}: not RDAP JSON: {err}")}),
+                    Err(err) => {
+                        e.summary = json!({"error": format!("{url}: not RDAP JSON: {err}")})
+                    }
                 },
                 404 => {
                     e.status = "not_found".to_owned();
@@ -244,7 +299,8 @@ async fn lookup(s: &AppState, kind: &str, value: &str) -> NewEnrichment {
                 }
                 429 => {
                     e.status = "rate_limited".to_owned();
-                    e.summary = json!({"server": url, "http_status": 429, "retry_after": retry_after});
+                    e.summary =
+                        json!({"server": url, "http_status": 429, "retry_after": retry_after});
                 }
                 other => e.summary = json!({"server": url, "http_status": other}),
             }
@@ -267,18 +323,36 @@ mod tests {
     #[test]
     fn bootstrap_matching() {
         let services = vec![
-            (vec!["com".to_owned(), "net".to_owned()], vec!["http://a/".to_owned(), "https://a/".to_owned()]),
+            (
+                vec!["com".to_owned(), "net".to_owned()],
+                vec!["http://a/".to_owned(), "https://a/".to_owned()],
+            ),
             (vec!["co.uk".to_owned()], vec!["https://couk/".to_owned()]),
             (vec!["uk".to_owned()], vec!["https://uk/".to_owned()]),
-            (vec!["41.0.0.0/8".to_owned()], vec!["https://afrinic/".to_owned()]),
-            (vec!["41.128.0.0/9".to_owned()], vec!["https://narrow/".to_owned()]),
+            (
+                vec!["41.0.0.0/8".to_owned()],
+                vec!["https://afrinic/".to_owned()],
+            ),
+            (
+                vec!["41.128.0.0/9".to_owned()],
+                vec!["https://narrow/".to_owned()],
+            ),
         ];
-        assert_eq!(longest_suffix(&services, "evil.example.co.uk").unwrap()[0], "https://couk/");
+        assert_eq!(
+            longest_suffix(&services, "evil.example.co.uk").unwrap()[0],
+            "https://couk/"
+        );
         assert_eq!(longest_suffix(&services, "x.uk").unwrap()[0], "https://uk/");
         assert!(longest_suffix(&services, "example.org").is_none());
         assert!(longest_suffix(&services, "notcom").is_none());
-        assert_eq!(longest_cidr(&services, "41.200.1.1".parse().unwrap()).unwrap()[0], "https://narrow/");
-        assert_eq!(longest_cidr(&services, "41.1.1.1".parse().unwrap()).unwrap()[0], "https://afrinic/");
+        assert_eq!(
+            longest_cidr(&services, "41.200.1.1".parse().unwrap()).unwrap()[0],
+            "https://narrow/"
+        );
+        assert_eq!(
+            longest_cidr(&services, "41.1.1.1".parse().unwrap()).unwrap()[0],
+            "https://afrinic/"
+        );
     }
 
     #[test]

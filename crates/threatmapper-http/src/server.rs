@@ -74,9 +74,16 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(crate::page::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
         })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authenticate,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -128,26 +135,35 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
     let store = Store::open(&config.database_url).await?;
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let bound = listener.local_addr()?;
-    let state = AppState::new(store.clone(), config.clone()).map_err(|e| ServeError::Config(e.to_string()))?;
+    let state = AppState::new(store.clone(), config.clone())
+        .map_err(|e| ServeError::Config(e.to_string()))?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let scheduler = config.scheduler_enabled.then(|| {
-        crate::collect::spawn_scheduler(state.collector(), config.scheduler_tick, config.scheduler_concurrency, shutdown_rx.clone())
+        crate::collect::spawn_scheduler(
+            state.collector(),
+            config.scheduler_tick,
+            config.scheduler_concurrency,
+            shutdown_rx.clone(),
+        )
     });
     let (router, _) = app(state);
     tracing::info!(addr = %bound, database = ?store.backend(), auth = config.auth_enabled, "threatmapper listening on http://{bound}/");
     // The address on standard output, for scripts that bind port 0.
     println!("listening on http://{bound}/");
     let mut rx = shutdown_rx.clone();
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = shutdown_signal() => {}
-                _ = rx.changed() => {}
-            }
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = shutdown_tx.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = rx.changed() => {}
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = shutdown_tx.send(true);
+    })
+    .await?;
     if let Some(s) = scheduler {
         let _ = tokio::time::timeout(Duration::from_secs(30), s).await;
     }
@@ -179,9 +195,16 @@ async fn shutdown_signal() {
 /// Install the tracing subscriber (plain or JSON, `RUST_LOG` filter).
 pub fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { b.json().try_init() } else { b.try_init() };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
 }
 
 /// `404` for unknown paths under the page too.

@@ -34,10 +34,16 @@ pub struct AuditParams {
 /// List audit events, newest first.
 #[utoipa::path(get, path = "/api/pipeline/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list_audit(State(s): State<AppState>, ApiQuery(p): ApiQuery<AuditParams>) -> ApiResult<Json<AuditPage>> {
+pub async fn list_audit(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult<Json<AuditPage>> {
     let cursor = match p.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_request("cursor: not a cursor from a previous page"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::bad_request("cursor: not a cursor from a previous page"))?,
+        ),
     };
     let q = AuditQuery {
         actor: p.actor,

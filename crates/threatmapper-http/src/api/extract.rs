@@ -99,7 +99,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 }
 
 /// Parse an optional RFC 3339 query value.
-pub fn time_param(name: &str, v: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+pub fn time_param(
+    name: &str,
+    v: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => chrono::DateTime::parse_from_rfc3339(s)
@@ -109,8 +112,10 @@ pub fn time_param(name: &str, v: Option<&str>) -> Result<Option<chrono::DateTime
                     .map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
             })
             .map_err(|_| {
-                ApiError::bad_request(format!("{name}: `{s}` is not an RFC 3339 time or YYYY-MM-DD date"))
-                    .with_details(serde_json::json!({"field": name}))
+                ApiError::bad_request(format!(
+                    "{name}: `{s}` is not an RFC 3339 time or YYYY-MM-DD date"
+                ))
+                .with_details(serde_json::json!({"field": name}))
             }),
     }
 }

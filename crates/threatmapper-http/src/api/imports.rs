@@ -71,9 +71,20 @@ enum Kind {
 /// well-formed document of the wrong shape is 422.
 fn parse_error(e: threatmapper_core::Error) -> ApiError {
     match &e {
-        threatmapper_core::Error::Format { location, format, .. } => {
-            let syntax = location.starts_with("line") || location.starts_with("byte");
-            let status = if syntax { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+        threatmapper_core::Error::Format {
+            location,
+            format,
+            reason,
+        } => {
+            // A position in the text means the document did not parse; a
+            // document that parsed but is the wrong kind is unprocessable.
+            let syntax = (location.starts_with("line") || location.starts_with("byte"))
+                && !reason.starts_with("not a feed");
+            let status = if syntax {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let code = if syntax { "bad_request" } else { "invalid" };
             ApiError::new(status, code, e.to_string())
                 .with_details(serde_json::json!({"format": format, "location": location}))
@@ -82,23 +93,38 @@ fn parse_error(e: threatmapper_core::Error) -> ApiError {
     }
 }
 
-async fn import(state: AppState, identity: Identity, kind: Kind, body: bytes::Bytes) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+async fn import(
+    state: AppState,
+    identity: Identity,
+    kind: Kind,
+    body: bytes::Bytes,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
     if body.is_empty() {
-        return Err(ApiError::bad_request("the request body is empty: send the exported document"));
+        return Err(ApiError::bad_request(
+            "the request body is empty: send the exported document",
+        ));
     }
-    let parsed = tokio::task::spawn_blocking(move || -> Result<(ImportResult, Option<usize>), threatmapper_core::Error> {
-        match kind {
-            Kind::Stix => threatmapper_core::stix::parse(&body).map(|r| (r, None)),
-            Kind::Misp => threatmapper_core::misp::parse(&body).map(|r| (r, None)),
-            Kind::Feed => threatmapper_core::feed::parse(&body, None).map(|r| (r, None)),
-            Kind::Atlas => threatmapper_core::atlas::parse(&body).map(|a| {
-                let n = a.catalogue.techniques.len();
-                (a.result, Some(n))
-            }),
-        }
-    })
+    let parsed = tokio::task::spawn_blocking(
+        move || -> Result<(ImportResult, Option<usize>), threatmapper_core::Error> {
+            match kind {
+                Kind::Stix => threatmapper_core::stix::parse(&body).map(|r| (r, None)),
+                Kind::Misp => threatmapper_core::misp::parse(&body).map(|r| (r, None)),
+                Kind::Feed => threatmapper_core::feed::parse(&body, None).map(|r| (r, None)),
+                Kind::Atlas => threatmapper_core::atlas::parse(&body).map(|a| {
+                    let n = a.catalogue.techniques.len();
+                    (a.result, Some(n))
+                }),
+            }
+        },
+    )
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("parser task failed: {e}")))?;
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("parser task failed: {e}"),
+        )
+    })?;
     let (result, techniques) = parsed.map_err(parse_error)?;
     let action = match kind {
         Kind::Stix => "import.stix",
@@ -135,7 +161,11 @@ async fn import(state: AppState, identity: Identity, kind: Kind, body: bytes::By
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, description = "Not a bundle (located)", body = ErrorBody),
               (status = 503, body = ErrorBody)))]
-pub async fn import_stix(State(s): State<AppState>, Extension(id): Extension<Identity>, RawBody(b): RawBody) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+pub async fn import_stix(
+    State(s): State<AppState>,
+    Extension(id): Extension<Identity>,
+    RawBody(b): RawBody,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
     import(s, id, Kind::Stix, b).await
 }
 
@@ -146,7 +176,11 @@ pub async fn import_stix(State(s): State<AppState>, Extension(id): Extension<Ide
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
-pub async fn import_misp(State(s): State<AppState>, Extension(id): Extension<Identity>, RawBody(b): RawBody) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+pub async fn import_misp(
+    State(s): State<AppState>,
+    Extension(id): Extension<Identity>,
+    RawBody(b): RawBody,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
     import(s, id, Kind::Misp, b).await
 }
 
@@ -157,7 +191,11 @@ pub async fn import_misp(State(s): State<AppState>, Extension(id): Extension<Ide
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
-pub async fn import_atlas(State(s): State<AppState>, Extension(id): Extension<Identity>, RawBody(b): RawBody) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+pub async fn import_atlas(
+    State(s): State<AppState>,
+    Extension(id): Extension<Identity>,
+    RawBody(b): RawBody,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
     import(s, id, Kind::Atlas, b).await
 }
 
@@ -168,6 +206,10 @@ pub async fn import_atlas(State(s): State<AppState>, Extension(id): Extension<Id
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
-pub async fn import_feed(State(s): State<AppState>, Extension(id): Extension<Identity>, RawBody(b): RawBody) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+pub async fn import_feed(
+    State(s): State<AppState>,
+    Extension(id): Extension<Identity>,
+    RawBody(b): RawBody,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
     import(s, id, Kind::Feed, b).await
 }

@@ -45,14 +45,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::import_atlas))
         .routes(routes!(imports::import_feed))
         .routes(routes!(sources::list_sources, sources::create_source))
-        .routes(routes!(sources::get_source, sources::update_source, sources::delete_source))
+        .routes(routes!(
+            sources::get_source,
+            sources::update_source,
+            sources::delete_source
+        ))
         .routes(routes!(sources::run_source))
         .routes(routes!(sources::list_runs))
         .routes(routes!(reports::intake))
         .routes(routes!(reports::get_report))
         .routes(routes!(reports::review_report))
         .routes(routes!(reports::activity))
-        .routes(routes!(observables::list_observables, observables::add_observable))
+        .routes(routes!(
+            observables::list_observables,
+            observables::add_observable
+        ))
         .routes(routes!(observables::get_observable))
         .routes(routes!(observables::enrich_observable))
         .routes(routes!(rules::generate_rules))

@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use threatmapper_core::ObservableKind;
-use threatmapper_store::{Enrichment, Observable, ObservableDetail, ObservablePage, ObservableQuery};
+use threatmapper_store::{
+    Enrichment, Observable, ObservableDetail, ObservablePage, ObservableQuery,
+};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Identity;
@@ -14,7 +16,10 @@ use crate::server::AppState;
 
 fn kind_param(field: &str, v: &str) -> Result<ObservableKind, ApiError> {
     v.parse::<ObservableKind>().map_err(|_| {
-        ApiError::invalid(field, format!("`{v}` is not one of cve, ipv4, domain, md5, sha256, url, email, sha1, ipv6"))
+        ApiError::invalid(
+            field,
+            format!("`{v}` is not one of cve, ipv4, domain, md5, sha256, url, email, sha1, ipv6"),
+        )
     })
 }
 
@@ -38,14 +43,20 @@ pub struct ObservableParams {
 #[utoipa::path(get, path = "/api/pipeline/observables", tag = "observables", params(ObservableParams),
     responses((status = 200, body = ObservablePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn list_observables(State(s): State<AppState>, ApiQuery(p): ApiQuery<ObservableParams>) -> ApiResult<Json<ObservablePage>> {
+pub async fn list_observables(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<ObservableParams>,
+) -> ApiResult<Json<ObservablePage>> {
     let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(kind_param("kind", k)?),
     };
     let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_request("cursor: not a cursor from a previous page"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::bad_request("cursor: not a cursor from a previous page"))?,
+        ),
     };
     if p.limit.is_some_and(|l| l == 0 || l > 500) {
         return Err(ApiError::bad_request("limit: must be between 1 and 500"));
@@ -98,9 +109,21 @@ pub async fn add_observable(
     let kind = kind_param("kind", &body.kind)?;
     let (observable, created) = s
         .store
-        .add_manual_observable(kind, &body.value, body.note.as_deref(), body.report_id, &id.actor)
+        .add_manual_observable(
+            kind,
+            &body.value,
+            body.note.as_deref(),
+            body.report_id,
+            &id.actor,
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(AddedObservable { observable, created })))
+    Ok((
+        StatusCode::CREATED,
+        Json(AddedObservable {
+            observable,
+            created,
+        }),
+    ))
 }
 
 /// An observable with its reports and enrichment history.
@@ -108,7 +131,10 @@ pub async fn add_observable(
     params(("id" = i64, Path, description = "Observable id")),
     responses((status = 200, body = ObservableDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn get_observable(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<ObservableDetail>> {
+pub async fn get_observable(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ObservableDetail>> {
     match s.store.observable(id).await? {
         Some(o) => Ok(Json(o)),
         None => Err(ApiError::not_found("observable", id)),

@@ -43,21 +43,35 @@ pub struct IntakeParams {
     responses((status = 200, body = IntakePage), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
-pub async fn intake(State(s): State<AppState>, ApiQuery(p): ApiQuery<IntakeParams>) -> ApiResult<Json<IntakePage>> {
+pub async fn intake(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<IntakeParams>,
+) -> ApiResult<Json<IntakePage>> {
     let status = match p.status.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(IntakeStatus::parse(v).ok_or_else(|| {
-            ApiError::bad_request(format!("status: `{v}` is not pending, accepted or rejected"))
+            ApiError::bad_request(format!(
+                "status: `{v}` is not pending, accepted or rejected"
+            ))
         })?),
     };
     let origin = match p.origin.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(Origin::parse(v).ok_or_else(|| {
-            ApiError::bad_request(format!("origin: `{v}` is not feed, stix, misp, atlas or manual"))
+            ApiError::bad_request(format!(
+                "origin: `{v}` is not feed, stix, misp, atlas or manual"
+            ))
         })?),
     };
     if p.limit.is_some_and(|l| l == 0 || l > 500) {
         return Err(ApiError::bad_request("limit: must be between 1 and 500"));
+    }
+    if let Some(c) = p.cursor.as_deref().filter(|c| !c.is_empty())
+        && c.parse::<i64>().map_or(true, |n| n <= 0)
+    {
+        return Err(ApiError::bad_request(
+            "cursor: not a cursor from a previous page",
+        ));
     }
     let q = IntakeQuery {
         status,
@@ -79,7 +93,10 @@ pub async fn intake(State(s): State<AppState>, ApiQuery(p): ApiQuery<IntakeParam
     params(("id" = i64, Path, description = "Report id")),
     responses((status = 200, body = ReportDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn get_report(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<ReportDetail>> {
+pub async fn get_report(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ReportDetail>> {
     match s.store.report(id).await? {
         Some(r) => Ok(Json(r)),
         None => Err(ApiError::not_found("report", id)),
@@ -122,9 +139,18 @@ pub async fn review_report(
                 "a report cannot be returned to pending",
             ));
         }
-        other => return Err(ApiError::invalid("status", format!("`{other}` is not accepted or rejected"))),
+        other => {
+            return Err(ApiError::invalid(
+                "status",
+                format!("`{other}` is not accepted or rejected"),
+            ));
+        }
     };
-    Ok(Json(s.store.review(report, to, body.reason.as_deref(), &id.actor).await?))
+    Ok(Json(
+        s.store
+            .review(report, to, body.reason.as_deref(), &id.actor)
+            .await?,
+    ))
 }
 
 /// Activity window.
@@ -139,7 +165,10 @@ pub struct ActivityParams {
 #[utoipa::path(get, path = "/api/pipeline/activity", tag = "intake", params(ActivityParams),
     responses((status = 200, body = Activity), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn activity(State(s): State<AppState>, ApiQuery(p): ApiQuery<ActivityParams>) -> ApiResult<Json<Activity>> {
+pub async fn activity(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<ActivityParams>,
+) -> ApiResult<Json<Activity>> {
     let days = p.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(ApiError::bad_request("days: must be between 1 and 366"));

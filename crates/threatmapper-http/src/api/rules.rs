@@ -18,9 +18,12 @@ fn languages(v: &str) -> Result<Vec<Language>, ApiError> {
     if v == "all" {
         return Ok(Language::ALL.to_vec());
     }
-    Language::parse(v)
-        .map(|l| vec![l])
-        .ok_or_else(|| ApiError::invalid("language", format!("`{v}` is not sigma, kql, spl, eql or all")))
+    Language::parse(v).map(|l| vec![l]).ok_or_else(|| {
+        ApiError::invalid(
+            "language",
+            format!("`{v}` is not sigma, kql, spl, eql or all"),
+        )
+    })
 }
 
 /// What to generate.
@@ -60,7 +63,12 @@ pub async fn generate_rules(
     let observables: Vec<(ObservableKind, String)> = detail
         .observables
         .iter()
-        .filter_map(|o| o.kind.parse::<ObservableKind>().ok().map(|k| (k, o.value.clone())))
+        .filter_map(|o| {
+            o.kind
+                .parse::<ObservableKind>()
+                .ok()
+                .map(|k| (k, o.value.clone()))
+        })
         .collect();
     let references: Vec<String> = detail.report.summary.url.iter().cloned().collect();
     let rid = report_id.to_string();
@@ -105,11 +113,16 @@ pub struct RuleParams {
 #[utoipa::path(get, path = "/api/pipeline/rules", tag = "rules", params(RuleParams),
     responses((status = 200, body = Vec<RuleSummary>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn list_rules(State(s): State<AppState>, ApiQuery(p): ApiQuery<RuleParams>) -> ApiResult<Json<Vec<RuleSummary>>> {
+pub async fn list_rules(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<RuleParams>,
+) -> ApiResult<Json<Vec<RuleSummary>>> {
     if p.limit.is_some_and(|l| l == 0 || l > 1000) {
         return Err(ApiError::bad_request("limit: must be between 1 and 1000"));
     }
-    Ok(Json(s.store.rules(p.report_id, p.limit.unwrap_or(100)).await?))
+    Ok(Json(
+        s.store.rules(p.report_id, p.limit.unwrap_or(100)).await?,
+    ))
 }
 
 /// A rule with every version.
@@ -117,7 +130,10 @@ pub async fn list_rules(State(s): State<AppState>, ApiQuery(p): ApiQuery<RulePar
     params(("id" = i64, Path, description = "Rule id")),
     responses((status = 200, body = RuleHistory), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn get_rule(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<RuleHistory>> {
+pub async fn get_rule(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<RuleHistory>> {
     match s.store.rule(id).await? {
         Some(r) => Ok(Json(r)),
         None => Err(ApiError::not_found("rule", id)),
@@ -145,7 +161,10 @@ pub async fn add_version(
     ApiPath(rule): ApiPath<i64>,
     ApiJson(body): ApiJson<NewVersion>,
 ) -> ApiResult<(StatusCode, Json<StoredRuleVersion>)> {
-    let v = s.store.add_rule_version(rule, &body.content, &id.actor).await?;
+    let v = s
+        .store
+        .add_rule_version(rule, &body.content, &id.actor)
+        .await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -187,15 +206,28 @@ pub struct ValidationResult {
 #[utoipa::path(post, path = "/api/pipeline/rules/validate", tag = "rules", request_body = ValidateRequest,
     responses((status = 200, body = ValidationResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn validate_rule(ApiJson(body): ApiJson<ValidateRequest>) -> ApiResult<Json<ValidationResult>> {
-    let lang = Language::parse(&body.language)
-        .ok_or_else(|| ApiError::invalid("language", format!("`{}` is not sigma, kql, spl or eql", body.language)))?;
+pub async fn validate_rule(
+    ApiJson(body): ApiJson<ValidateRequest>,
+) -> ApiResult<Json<ValidationResult>> {
+    let lang = Language::parse(&body.language).ok_or_else(|| {
+        ApiError::invalid(
+            "language",
+            format!("`{}` is not sigma, kql, spl or eql", body.language),
+        )
+    })?;
     if body.content.len() > threatmapper_store::limits::RULE {
         return Err(ApiError::invalid("content", "longer than 1 MiB"));
     }
-    let diags = tokio::task::spawn_blocking(move || threatmapper_rules::validate(lang, &body.content))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("validator failed: {e}")))?;
+    let diags =
+        tokio::task::spawn_blocking(move || threatmapper_rules::validate(lang, &body.content))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("validator failed: {e}"),
+                )
+            })?;
     Ok(Json(ValidationResult {
         status: threatmapper_rules::Status::of(&diags).as_str().to_owned(),
         diagnostics: diags

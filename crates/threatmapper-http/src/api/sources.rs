@@ -32,8 +32,14 @@ pub async fn create_source(
     Extension(id): Extension<Identity>,
     ApiJson(body): ApiJson<NewSource>,
 ) -> ApiResult<(StatusCode, Json<Source>)> {
-    s.fetcher.check_destination(&body.url).await.map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(s.store.create_source(&body, &id.actor).await?)))
+    s.fetcher
+        .check_destination(&body.url)
+        .await
+        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_source(&body, &id.actor).await?),
+    ))
 }
 
 /// One source.
@@ -41,7 +47,10 @@ pub async fn create_source(
     params(("id" = i64, Path, description = "Source id")),
     responses((status = 200, body = Source), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn get_source(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Source>> {
+pub async fn get_source(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Source>> {
     match s.store.source(id).await? {
         Some(src) => Ok(Json(src)),
         None => Err(ApiError::not_found("source", id)),
@@ -61,7 +70,10 @@ pub async fn update_source(
     ApiJson(body): ApiJson<SourceUpdate>,
 ) -> ApiResult<Json<Source>> {
     if let Some(url) = &body.url {
-        s.fetcher.check_destination(url).await.map_err(|e| ApiError::invalid("url", e.to_string()))?;
+        s.fetcher
+            .check_destination(url)
+            .await
+            .map_err(|e| ApiError::invalid("url", e.to_string()))?;
     }
     Ok(Json(s.store.update_source(sid, &body, &id.actor).await?))
 }
@@ -92,7 +104,9 @@ pub async fn run_source(
     Extension(id): Extension<Identity>,
     ApiPath(sid): ApiPath<i64>,
 ) -> ApiResult<Json<CollectionRun>> {
-    Ok(Json(crate::collect::run_now(&s.collector(), sid, &id.actor).await?))
+    Ok(Json(
+        crate::collect::run_now(&s.collector(), sid, &id.actor).await?,
+    ))
 }
 
 /// Run listing.
