@@ -29,6 +29,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Collect feed sources once, as the scheduler would.
     Collect(CollectArgs),
+    /// Enrich an IPv4 or domain observable from RDAP and store the evidence.
+    Enrich(EnrichArgs),
     /// Extract observables (CVE, IPv4, domains, hashes, URLs, e-mail, IPv6)
     /// from a report file or standard input, defanged forms included.
     Extract(ExtractArgs),
@@ -160,6 +162,24 @@ pub struct CollectArgs {
     pub db: DbArgs,
 }
 
+/// Arguments of `threatmapper enrich`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["observable", "value"])))]
+pub struct EnrichArgs {
+    /// A stored observable's id.
+    #[arg(long, value_name = "ID")]
+    pub observable: Option<i64>,
+    /// A value to add (as a manual observable) and enrich.
+    #[arg(long, requires = "kind")]
+    pub value: Option<String>,
+    /// Kind of `--value`: `ipv4` or `domain`.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 /// The embedded default database.
 pub const DEFAULT_DB: &str = "sqlite://threatmapper.db";
 
@@ -203,6 +223,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(db) => migrate_cmd(&db),
         Command::Serve(args) => serve_cmd(&args),
         Command::Collect(args) => collect_cmd(&args),
+        Command::Enrich(args) => enrich_cmd(&args),
         Command::Audit {
             command: AuditCommand::Verify { db, format },
         } => audit_verify_cmd(&db, format),
@@ -355,6 +376,62 @@ fn collect_cmd(args: &CollectArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn enrich_cmd(args: &EnrichArgs) -> ExitCode {
+    let config = match crate::config::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("threatmapper enrich: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let kind = match args.kind.as_deref().map(str::parse::<ObservableKind>) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(_)) => {
+            eprintln!("threatmapper enrich: --kind must be ipv4 or domain");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
+    let actor = threatmapper_store::Actor::new(local_user(), &["admin"]);
+    let mut failure: Option<String> = None;
+    let r = with_store("enrich", &args.db, async |store| {
+        let state = crate::server::AppState::new(store.clone(), config.clone())
+            .map_err(|e| threatmapper_store::Error::Config(e.to_string()))?;
+        let id = match (args.observable, &args.value, kind) {
+            (Some(id), _, _) => id,
+            (None, Some(v), Some(k)) => {
+                store
+                    .add_manual_observable(k, v, None, None, &actor)
+                    .await?
+                    .0
+                    .id
+            }
+            _ => return Ok(None),
+        };
+        match crate::rdap::enrich(&state, id, &actor).await {
+            Ok(e) => Ok(Some(e)),
+            Err(e) => {
+                failure = Some(e.message);
+                Ok(None)
+            }
+        }
+    });
+    match r {
+        Ok(Some(e)) => {
+            println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!(
+                "threatmapper enrich: {}",
+                failure.unwrap_or_else(|| "nothing to enrich".to_owned())
+            );
+            ExitCode::from(1)
+        }
+        Err(code) => code,
+    }
 }
 
 fn migrate_cmd(db: &DbArgs) -> ExitCode {

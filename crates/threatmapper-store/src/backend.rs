@@ -1447,6 +1447,7 @@ fn run_row(r: &DbRow) -> Result<CollectionRun> {
         source_id: get(r, "source_id")?,
         started_at: time(r, "started_at")?,
         finished_at: time(r, "finished_at")?,
+        duration_ms: (get::<i64>(r, "finished_at")? - get::<i64>(r, "started_at")?) / 1000,
         status: get(r, "status")?,
         fetched: get(r, "fetched")?,
         new: get(r, "new")?,

@@ -488,6 +488,8 @@ pub struct CollectionRun {
     pub started_at: String,
     /// Finished (RFC 3339).
     pub finished_at: String,
+    /// How long the run took, milliseconds.
+    pub duration_ms: i64,
     /// Status.
     pub status: String,
     /// Entries fetched.
