@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! | --- | --- | --- |
 //! | `DATABASE_URL` | `sqlite://threatmapper.db` | SQLite path/URL or `postgres://...` |
+//! | `DATABASE_MAX_CONNECTIONS` | 8 (SQLite), 10 (PostgreSQL) | connection pool size |
 //! | `BIND` | `127.0.0.1:8080` | listen address |
 //! | `AUTH_ENABLED` | `false` | team mode: identity from the reverse proxy |
 //! | `AUTH_TRUSTED_PROXIES` | `127.0.0.1/32,::1/128` | CIDRs whose `X-Auth-*` headers are believed |
@@ -32,6 +33,8 @@ use ipnet::IpNet;
 pub struct Config {
     /// Database URL.
     pub database_url: String,
+    /// Pool size (`None`: the store's default).
+    pub database_max_connections: Option<u32>,
     /// Listen address.
     pub bind: SocketAddr,
     /// Team mode.
@@ -262,6 +265,10 @@ impl Config {
             database_url: get("DATABASE_URL")
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| crate::cli::DEFAULT_DB.to_owned()),
+            database_max_connections: match num("DATABASE_MAX_CONNECTIONS", 0)? {
+                0 => None,
+                n => Some(u32::try_from(n.min(1000)).unwrap_or(1000)),
+            },
             bind,
             auth_enabled: flag("AUTH_ENABLED", false)?,
             trusted_proxies,

@@ -132,7 +132,9 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
         }
         tracing::warn!(bind = %config.bind, "SERVING WITHOUT AUTHENTICATION ON A NON-LOOPBACK ADDRESS: anyone who can reach it is admin");
     }
-    let store = Store::open(&config.database_url).await?;
+    let mut opts_store = threatmapper_store::StoreOptions::new(&config.database_url);
+    opts_store.max_connections = config.database_max_connections;
+    let store = Store::open_with(opts_store).await?;
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let bound = listener.local_addr()?;
     let state = AppState::new(store.clone(), config.clone())
