@@ -37,6 +37,82 @@ fn bundle(i: usize, indicators: usize) -> String {
     )
 }
 
+/// GET `urls` round-robin from `conns` connections for `seconds`; with
+/// `writer`, one more task posts the documents meanwhile. Prints req/s and
+/// latency percentiles.
+async fn read_phase(
+    label: &str,
+    client: &reqwest::Client,
+    urls: Vec<String>,
+    seconds: u64,
+    conns: usize,
+    writer: Option<(String, Vec<String>)>,
+) {
+    let urls = std::sync::Arc::new(urls);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let writes = writer.map(|(url, docs)| {
+        let c = client.clone();
+        tokio::spawn(async move {
+            let mut n = 0usize;
+            for d in docs {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let r = c
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(d)
+                    .send()
+                    .await;
+                if r.is_ok_and(|r| r.status().as_u16() == 201) {
+                    n += 1;
+                }
+            }
+            n
+        })
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..conns {
+        let c = client.clone();
+        let urls = urls.clone();
+        tasks.spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut i = t;
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                match c.get(&urls[i % urls.len()]).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t0.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+                i += conns;
+            }
+            (lat, errors)
+        });
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (l, e) = r.unwrap();
+        lat.extend(l);
+        errors += e;
+    }
+    let imports = match writes {
+        Some(w) => format!(", {} imports meanwhile", w.await.unwrap()),
+        None => String::new(),
+    };
+    println!(
+        "{label}: {} requests in {seconds} s over {conns} connections = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}{imports}",
+        lat.len(),
+        lat.len() as f64 / seconds as f64,
+        pct(&mut lat, 0.5),
+        pct(&mut lat, 0.99)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -51,43 +127,44 @@ async fn main() {
         .build()
         .unwrap();
 
-    // Phase 1: intake listing.
-    let url = format!("{base}/api/pipeline/intake?status=pending&limit=50");
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..conns {
-        let c = client.clone();
-        let url = url.clone();
-        tasks.spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0usize;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                match c.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        lat.push(t.elapsed());
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (lat, errors)
-        });
-    }
-    let mut lat = Vec::new();
-    let mut errors = 0;
-    while let Some(r) = tasks.join_next().await {
-        let (l, e) = r.unwrap();
-        lat.extend(l);
-        errors += e;
-    }
-    println!(
-        "intake listing: {} requests in {seconds} s over {conns} connections = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
-        lat.len(),
-        lat.len() as f64 / seconds as f64,
-        pct(&mut lat, 0.5),
-        pct(&mut lat, 0.99)
-    );
+    // Phase 1: intake listing. (a) one query repeated: after the first
+    // request every answer is a cache hit validated by one single-row read;
+    // (b) a different cursor on every request (cache misses);
+    // (c) the repeated query while STIX imports keep changing the data.
+    let fixed = vec![format!(
+        "{base}/api/pipeline/intake?status=pending&limit=50"
+    )];
+    read_phase(
+        "intake listing, one query repeated",
+        &client,
+        fixed.clone(),
+        seconds,
+        conns,
+        None,
+    )
+    .await;
+    let cursors: Vec<String> = (0..10_000)
+        .map(|i| format!("{base}/api/pipeline/intake?limit=50&cursor={}", 100 + i))
+        .collect();
+    read_phase(
+        "intake listing, a new cursor each request",
+        &client,
+        cursors,
+        seconds,
+        conns,
+        None,
+    )
+    .await;
+    let writers: Vec<String> = (0..200).map(|i| bundle(100_000 + i, 50)).collect();
+    read_phase(
+        "intake listing during STIX imports",
+        &client,
+        fixed,
+        seconds,
+        conns,
+        Some((format!("{base}/api/pipeline/import/stix"), writers)),
+    )
+    .await;
 
     // Phase 2: STIX imports over HTTP vs direct ingest.
     let docs: Vec<String> = (0..bundles).map(|i| bundle(i, indicators)).collect();
@@ -104,7 +181,13 @@ async fn main() {
             let body = docs[next].clone();
             next += 1;
             tasks.spawn(async move {
-                let r = c.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+                let r = c
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status().as_u16(), 201);
                 let v: serde_json::Value = r.json().await.unwrap();
                 v["observables_new"].as_u64().unwrap()

@@ -182,6 +182,13 @@ pub(crate) async fn schema_version(pool: &Pool) -> Result<i64> {
     Ok(v.unwrap_or(0))
 }
 
+/// The audit chain's head position (moves with every audited change).
+pub(crate) async fn audit_seq(pool: &Pool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?)
+}
+
 pub(crate) async fn ping(pool: &Pool) -> Result<()> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())

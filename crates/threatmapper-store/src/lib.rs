@@ -143,6 +143,40 @@ enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    intake_cache: std::sync::Arc<std::sync::Mutex<IntakeCache>>,
+}
+
+/// Recently served intake pages, each valid for one audit-chain position.
+///
+/// Every change that can alter the intake queue (ingest, review, source
+/// deletion) appends an audit event in its own transaction, moving
+/// `audit_head.seq` — in this process or any other writing the same
+/// database. A page cached at seq N is served only while the head is still
+/// at N, so a cache hit costs one single-row read and is never stale.
+#[derive(Debug, Default)]
+struct IntakeCache {
+    pages: std::collections::HashMap<String, (i64, IntakePage)>,
+}
+
+impl IntakeCache {
+    const MAX: usize = 256;
+
+    fn get(&self, key: &str, seq: i64) -> Option<IntakePage> {
+        match self.pages.get(key) {
+            Some((s, page)) if *s == seq => Some(page.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, key: String, seq: i64, page: IntakePage) {
+        if self.pages.len() >= Self::MAX {
+            self.pages.retain(|_, (s, _)| *s == seq);
+            if self.pages.len() >= Self::MAX {
+                self.pages.clear();
+            }
+        }
+        self.pages.insert(key, (seq, page));
+    }
 }
 
 /// Run one backend function on whichever pool the store holds.
@@ -218,6 +252,7 @@ impl Store {
                 .await?;
             Store {
                 pool: Pool::Postgres(pool),
+                intake_cache: Default::default(),
             }
         } else {
             let memory = opts.url.contains(":memory:") || opts.url.contains("mode=memory");
@@ -249,6 +284,7 @@ impl Store {
                 .await?;
             Store {
                 pool: Pool::Sqlite(pool),
+                intake_cache: Default::default(),
             }
         };
         if opts.migrate {
@@ -316,8 +352,23 @@ impl Store {
     }
 
     /// A page of the intake queue, newest first, with the total matching.
+    ///
+    /// Pages are cached per query and audit-chain position (see the
+    /// `IntakeCache` notes): a repeated query with no change in between
+    /// costs one single-row read.
     pub async fn intake(&self, q: &IntakeQuery) -> Result<IntakePage> {
-        dispatch!(self.intake(q))
+        let key = format!("{q:?}");
+        let seq = dispatch!(self.audit_seq())?;
+        if let Ok(cache) = self.intake_cache.lock()
+            && let Some(page) = cache.get(&key, seq)
+        {
+            return Ok(page);
+        }
+        let page = dispatch!(self.intake(q))?;
+        if let Ok(mut cache) = self.intake_cache.lock() {
+            cache.put(key, seq, page.clone());
+        }
+        Ok(page)
     }
 
     /// A report with its observables, their enrichments and its rules.

@@ -1114,3 +1114,42 @@ async fn unreachable_and_read_only_databases_give_typed_errors() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn cached_intake_pages_follow_every_change() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let other = db.replica().await;
+        let q = IntakeQuery {
+            status: Some(IntakeStatus::Pending),
+            ..Default::default()
+        };
+        assert_eq!(s.intake(&q).await.unwrap().total, 0);
+        s.ingest(&[draft("First", None, &[])], &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            s.intake(&q).await.unwrap().total,
+            1,
+            "a change in this process"
+        );
+        assert_eq!(s.intake(&q).await.unwrap().total, 1, "served again");
+        // Another process/replica writes the same database.
+        let id = other
+            .ingest(&[draft("Second", None, &[])], &ctx())
+            .await
+            .unwrap()
+            .report_ids[0];
+        let page = s.intake(&q).await.unwrap();
+        assert_eq!((page.total, page.items[0].title.as_str()), (2, "Second"));
+        other
+            .review(id, IntakeStatus::Accepted, None, &alice())
+            .await
+            .unwrap();
+        let page = s.intake(&q).await.unwrap();
+        assert_eq!(page.total, 1);
+        assert!(page.items.iter().all(|r| r.status == IntakeStatus::Pending));
+        other.close().await;
+    })
+    .await;
+}
