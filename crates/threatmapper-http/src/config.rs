@@ -22,6 +22,9 @@
 //! | `FETCH_PROXY` | unset | an explicit HTTP(S) proxy (system proxy variables are ignored) |
 //! | `RDAP_BOOTSTRAP_URL` | `https://data.iana.org/rdap/` | base of the IANA bootstrap files `dns.json`, `ipv4.json` |
 //! | `RDAP_BASE_URL` | unset | skip bootstrap: send every RDAP query to this server |
+//! | `RDAP_TIMEOUT` | `10` | seconds an RDAP query may take before it is stored as `error` |
+//! | `RDAP_MIN_INTERVAL_MS` | `1000` | least time between two queries to one RDAP server |
+//! | `RDAP_CACHE_TTL` | `3600` | seconds an `ok`/`not_found` answer is reused (as a new evidence row marked cached) |
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -107,6 +110,12 @@ pub struct RdapConfig {
     pub bootstrap_url: String,
     /// A fixed RDAP server (skips bootstrap).
     pub base_url: Option<String>,
+    /// Time limit per query.
+    pub timeout: Duration,
+    /// Least time between two queries to one server.
+    pub min_interval: Duration,
+    /// How long an answer is reused.
+    pub cache_ttl: Duration,
 }
 
 impl Default for RdapConfig {
@@ -114,6 +123,9 @@ impl Default for RdapConfig {
         RdapConfig {
             bootstrap_url: "https://data.iana.org/rdap/".to_owned(),
             base_url: None,
+            timeout: Duration::from_secs(10),
+            min_interval: Duration::from_millis(1000),
+            cache_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -260,6 +272,12 @@ impl Config {
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| RdapConfig::default().bootstrap_url),
             base_url: get("RDAP_BASE_URL").filter(|s| !s.trim().is_empty()),
+            timeout: secs("RDAP_TIMEOUT", 10)?,
+            min_interval: Duration::from_millis(num("RDAP_MIN_INTERVAL_MS", 1000)? as u64),
+            cache_ttl: match get("RDAP_CACHE_TTL") {
+                Some(v) if v.trim() == "0" => Duration::ZERO,
+                _ => secs("RDAP_CACHE_TTL", 3600)?,
+            },
         };
         Ok(Config {
             database_url: get("DATABASE_URL")

@@ -364,6 +364,36 @@ impl Fetcher {
         accept: &str,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
+        self.get_within(url, accept, validators, None).await
+    }
+
+    /// [`Fetcher::get`] with a total time limit shorter than the client's.
+    pub async fn get_within(
+        &self,
+        url: &str,
+        accept: &str,
+        validators: &Validators,
+        limit: Option<std::time::Duration>,
+    ) -> Result<Fetched, FetchError> {
+        match limit {
+            None => self.get_inner(url, accept, validators).await,
+            Some(d) => tokio::time::timeout(d, self.get_inner(url, accept, validators))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(FetchError::Timeout(format!(
+                        "{url}: no answer within {} ms",
+                        d.as_millis()
+                    )))
+                }),
+        }
+    }
+
+    async fn get_inner(
+        &self,
+        url: &str,
+        accept: &str,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         let mut current = self.check_url(url)?;
         for hop in 0..=self.cfg.max_redirects {
             let mut headers = HeaderMap::new();
@@ -462,8 +492,12 @@ impl Fetcher {
         &self,
         url: &str,
         accept: &str,
+        limit: Option<std::time::Duration>,
     ) -> Result<(u16, Vec<u8>, Option<String>), FetchError> {
-        match self.get(url, accept, &Validators::default()).await {
+        match self
+            .get_within(url, accept, &Validators::default(), limit)
+            .await
+        {
             Ok(f) => Ok((f.status, f.body, None)),
             Err(FetchError::Status {
                 status,

@@ -743,7 +743,7 @@ async fn sources_runs_conditional_get_and_errors() {
             assert_eq!(p["total"], 2);
             assert_eq!(p["items"][1]["origin"], "feed");
 
-            for (path, status) in [("/500", "http_status"), ("/html", "not_a_feed"), ("/big", "too_large"), ("/hang", "timeout"), ("/loop", "redirect"), ("/redirect-metadata", "blocked")] {
+            for (path, status) in [("/500", "http_status"), ("/html", "not_a_feed"), ("/big", "too_large"), ("/hang", "timeout"), ("/loop", "redirect"), ("/redirect-metadata", "blocked"), ("/broken.xml", "not_a_feed")] {
                 let (st, src) = post(&c, &s.url("/api/pipeline/sources"), json!({"url": format!("{base}{path}"), "kind": "rss", "interval_minutes": 5, "enabled": false})).await;
                 assert_eq!(st, 201, "{src}");
                 let (st, run) = post(&c, &s.url(&format!("/api/pipeline/sources/{}/run", src["id"])), json!({})).await;
@@ -751,6 +751,12 @@ async fn sources_runs_conditional_get_and_errors() {
                 assert!(run["error"].is_string(), "{path}");
                 let (_, after) = get(&c, &s.url(&format!("/api/pipeline/sources/{}", src["id"]))).await;
                 assert_eq!(after["failure_count"], 1, "{path}");
+            }
+            // Atom, and a feed behind a redirect.
+            for (path, kind, fetched) in [("/atom.xml", "atom", 1), ("/redirect", "rss", 2)] {
+                let (_, src) = post(&c, &s.url("/api/pipeline/sources"), json!({"url": format!("{base}{path}"), "kind": kind, "interval_minutes": 5, "enabled": false})).await;
+                let (_, run) = post(&c, &s.url(&format!("/api/pipeline/sources/{}/run", src["id"])), json!({})).await;
+                assert_eq!((run["status"].as_str(), run["fetched"].as_i64()), (Some("ok"), Some(fetched)), "{path}: {run}");
             }
             // Outbound requests never carry identity headers.
             let (_, src) = post(&c, &s.url("/api/pipeline/sources"), json!({"url": format!("{base}/echo-headers"), "kind": "rss", "interval_minutes": 5, "enabled": false})).await;
@@ -942,18 +948,30 @@ async fn scheduler_and_two_replicas_run_each_source_once() {
     }
 }
 
+/// Leak settings for a server started in a test.
+fn env(pairs: Vec<(&'static str, String)>) -> &'static [(&'static str, &'static str)] {
+    let v: Vec<(&'static str, &'static str)> = pairs
+        .into_iter()
+        .map(|(k, v)| (k, &*Box::leak(v.into_boxed_str())))
+        .collect();
+    Box::leak(v.into_boxed_slice())
+}
+
 #[tokio::test]
 async fn rdap_enrichment_is_stored_as_evidence() {
+    use std::sync::atomic::Ordering::SeqCst;
     let up = Upstream::start().await;
-    let base = up.url("/rdap/");
-    let bootstrap = up.url("/bootstrap/");
     let db = Db::sqlite();
     let store = db.open().await;
-    let env: Vec<(&'static str, &'static str)> = vec![
-        ("FETCH_ALLOW_PRIVATE_NETWORKS", "true"),
-        ("RDAP_BASE_URL", Box::leak(base.into_boxed_str())),
-    ];
-    let s = Server::start(store.clone(), Box::leak(env.into_boxed_slice())).await;
+    let s = Server::start(
+        store.clone(),
+        env(vec![
+            ("FETCH_ALLOW_PRIVATE_NETWORKS", "true".into()),
+            ("RDAP_MIN_INTERVAL_MS", "0".into()),
+            ("RDAP_BASE_URL", up.url("/rdap/")),
+        ]),
+    )
+    .await;
     let c = client();
     let add = |kind: &'static str, value: &'static str| {
         let c = c.clone();
@@ -966,106 +984,99 @@ async fn rdap_enrichment_is_stored_as_evidence() {
                 .unwrap()
         }
     };
+    let enrich = |server: &Server, id: i64| {
+        let c = c.clone();
+        let url = server.url(&format!("/api/pipeline/observables/{id}/enrich"));
+        async move { post(&c, &url, json!({})).await }
+    };
     let ip = add("ipv4", "198.51.100.20").await;
-    let (st, e) = post(
-        &c,
-        &s.url(&format!("/api/pipeline/observables/{ip}/enrich")),
-        json!({}),
-    )
-    .await;
+    let (st, e) = enrich(&s, ip).await;
     assert_eq!(
         (st, e["status"].as_str(), e["provider"].as_str()),
         (201, Some("ok"), Some("rdap")),
         "{e}"
     );
     assert_eq!(e["summary"]["entities"][0]["name"], "Example Hosting");
+    assert_eq!(
+        (
+            e["summary"]["http_status"].as_u64(),
+            e["summary"]["cidrs"][0].as_str()
+        ),
+        (Some(200), Some("198.51.100.0/24"))
+    );
+    assert!(
+        e["summary"]["query"]
+            .as_str()
+            .unwrap()
+            .ends_with("/rdap/ip/198.51.100.20")
+    );
     assert_eq!(e["raw_sha256"].as_str().unwrap().len(), 64);
     let missing = add("ipv4", "203.0.113.99").await;
-    let (_, e) = post(
-        &c,
-        &s.url(&format!("/api/pipeline/observables/{missing}/enrich")),
-        json!({}),
-    )
-    .await;
-    assert_eq!(e["status"], "not_found");
+    assert_eq!(enrich(&s, missing).await.1["status"], "not_found");
+    let cve = add("cve", "CVE-2024-3094").await;
+    assert_eq!(enrich(&s, cve).await.0, 422);
+    assert_eq!(enrich(&s, 987_654).await.0, 404);
+
+    // A fresh answer is reused (marked cached) rather than asked again;
+    // history grows, nothing is overwritten.
+    let before = up.hits.load(SeqCst);
+    let (_, again) = enrich(&s, ip).await;
+    assert_eq!(again["status"], "ok");
+    assert!(
+        again["summary"]["cached"]["age_seconds"].is_u64(),
+        "{again}"
+    );
+    assert_eq!(up.hits.load(SeqCst), before, "not sent again");
+    let (_, d) = get(&c, &s.url(&format!("/api/pipeline/observables/{ip}"))).await;
+    assert_eq!(d["enrichments"].as_array().unwrap().len(), 2);
+
+    // A 429 is stored as rate_limited, and the server is left alone until
+    // its Retry-After passes.
     let limited = add("ipv4", "203.0.113.98").await;
-    let (_, e) = post(
-        &c,
-        &s.url(&format!("/api/pipeline/observables/{limited}/enrich")),
-        json!({}),
-    )
-    .await;
+    let (_, e) = enrich(&s, limited).await;
     assert_eq!(
         (e["status"].as_str(), e["summary"]["retry_after"].as_str()),
         (Some("rate_limited"), Some("60")),
         "{e}"
     );
-    let cve = add("cve", "CVE-2024-3094").await;
-    assert_eq!(
-        post(
-            &c,
-            &s.url(&format!("/api/pipeline/observables/{cve}/enrich")),
-            json!({})
-        )
-        .await
-        .0,
-        422
+    let after_429 = up.hits.load(SeqCst);
+    let other = add("ipv4", "198.51.100.21").await;
+    let (_, e) = enrich(&s, other).await;
+    assert_eq!(e["status"], "rate_limited");
+    assert!(
+        e["summary"]["error"].as_str().unwrap().contains("pause"),
+        "{e}"
     );
-    assert_eq!(
-        post(
-            &c,
-            &s.url("/api/pipeline/observables/987654/enrich"),
-            json!({})
-        )
+    assert_eq!(up.hits.load(SeqCst), after_429, "not sent during the pause");
+    let audited = store
+        .audit(&threatmapper_store::AuditQuery {
+            action_prefix: Some("observable.enrich".into()),
+            ..Default::default()
+        })
         .await
-        .0,
-        404
-    );
-    // History grows; nothing is overwritten.
-    post(
-        &c,
-        &s.url(&format!("/api/pipeline/observables/{ip}/enrich")),
-        json!({}),
-    )
-    .await;
-    let (_, d) = get(&c, &s.url(&format!("/api/pipeline/observables/{ip}"))).await;
-    assert_eq!(d["enrichments"].as_array().unwrap().len(), 2);
+        .unwrap();
+    assert_eq!(audited.items.len(), 5, "every stored enrichment is audited");
 
     // Through the IANA bootstrap registry (served locally): the longest
     // matching entry (example.com) wins over com.
     let s2 = Server::start(
         store.clone(),
-        Box::leak(
-            vec![
-                ("FETCH_ALLOW_PRIVATE_NETWORKS", "true"),
-                (
-                    "RDAP_BOOTSTRAP_URL",
-                    &*Box::leak(bootstrap.into_boxed_str()),
-                ),
-            ]
-            .into_boxed_slice(),
-        ),
+        env(vec![
+            ("FETCH_ALLOW_PRIVATE_NETWORKS", "true".into()),
+            ("RDAP_MIN_INTERVAL_MS", "0".into()),
+            ("RDAP_BOOTSTRAP_URL", up.url("/bootstrap/")),
+        ]),
     )
     .await;
     let dom = add("domain", "mail.example.com").await;
-    let (st, e) = post(
-        &c,
-        &s2.url(&format!("/api/pipeline/observables/{dom}/enrich")),
-        json!({}),
-    )
-    .await;
+    let (st, e) = enrich(&s2, dom).await;
     assert_eq!(
         (st, e["status"].as_str(), e["summary"]["ldh_name"].as_str()),
         (201, Some("ok"), Some("mail.example.com")),
         "{e}"
     );
-    let other = add("domain", "unlisted.org").await;
-    let (_, e) = post(
-        &c,
-        &s2.url(&format!("/api/pipeline/observables/{other}/enrich")),
-        json!({}),
-    )
-    .await;
+    let unlisted = add("domain", "unlisted.org").await;
+    let (_, e) = enrich(&s2, unlisted).await;
     assert_eq!(e["status"], "error");
     assert!(
         e["summary"]["error"]
@@ -1073,6 +1084,98 @@ async fn rdap_enrichment_is_stored_as_evidence() {
             .unwrap()
             .contains("no RDAP service"),
         "{e}"
+    );
+
+    // The registry is unreachable: the shipped snapshot chooses the server.
+    let s3 = Server::start(
+        store.clone(),
+        &[
+            ("RDAP_BOOTSTRAP_URL", "http://127.0.0.1:1/"),
+            ("RDAP_TIMEOUT", "2"),
+        ],
+    )
+    .await;
+    let com = add("domain", "example-shop.com").await;
+    let (st, e) = enrich(&s3, com).await;
+    assert_eq!(st, 201);
+    assert_eq!(
+        e["summary"]["server"], "https://rdap.verisign.com/com/v1/",
+        "{e}"
+    );
+    assert!(
+        e["summary"]["chosen_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("IANA dns.json 2026"),
+        "{e}"
+    );
+    assert_eq!(e["status"], "error", "this machine has no route out: {e}");
+
+    // A slow server: an `error` outcome within RDAP_TIMEOUT, answered promptly.
+    let s4 = Server::start(
+        store.clone(),
+        env(vec![
+            ("FETCH_ALLOW_PRIVATE_NETWORKS", "true".into()),
+            ("RDAP_TIMEOUT", "1".into()),
+            ("RDAP_BASE_URL", up.url("/slow-rdap/")),
+        ]),
+    )
+    .await;
+    let slow_ip = add("ipv4", "198.51.100.30").await;
+    let t = std::time::Instant::now();
+    let (st, e) = enrich(&s4, slow_ip).await;
+    assert_eq!(
+        (st, e["status"].as_str(), e["summary"]["class"].as_str()),
+        (201, Some("error"), Some("timeout")),
+        "{e}"
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn rdap_queries_to_one_server_are_spaced() {
+    let up = Upstream::start().await;
+    let db = Db::sqlite();
+    let store = db.open().await;
+    let s = Server::start(
+        store.clone(),
+        env(vec![
+            ("FETCH_ALLOW_PRIVATE_NETWORKS", "true".into()),
+            ("RDAP_MIN_INTERVAL_MS", "400".into()),
+            ("RDAP_BASE_URL", up.url("/rdap/")),
+        ]),
+    )
+    .await;
+    let c = client();
+    let mut ids = Vec::new();
+    for v in ["198.51.100.40", "198.51.100.41", "198.51.100.42"] {
+        ids.push(
+            post(
+                &c,
+                &s.url("/api/pipeline/observables"),
+                json!({"kind": "ipv4", "value": v}),
+            )
+            .await
+            .1["observable"]["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let t = std::time::Instant::now();
+    for id in ids {
+        let (_, e) = post(
+            &c,
+            &s.url(&format!("/api/pipeline/observables/{id}/enrich")),
+            json!({}),
+        )
+        .await;
+        assert_eq!(e["status"], "ok");
+    }
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
     );
     store.close().await;
 }

@@ -209,6 +209,13 @@ impl Upstream {
                 feed_xml(&[(&format!("Feed {n} story"), &format!("https://vendor.example.com/feed{n}"), "198.51.100.9")])
             }))
             .route("/html", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "<!doctype html><html><body>hi</body></html>") }))
+            .route("/atom.xml", get(|| async {
+                ([(header::CONTENT_TYPE, "application/atom+xml")],
+                 "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>urn:a</id><updated>2026-01-01T00:00:00Z</updated>\
+                  <entry><title>Atom post</title><id>urn:a:1</id><updated>2026-01-01T00:00:00Z</updated><link href=\"https://atom.example.org/1\"/>\
+                  <summary>Seen 203.0.113.44</summary></entry></feed>")
+            }))
+            .route("/broken.xml", get(|| async { "<rss version=\"2.0\"><channel><title>x</title><item><title>unclosed" }))
             .route("/500", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
             .route("/big", get(|| async { vec![b'a'; 20 << 20] }))
             .route("/hang", get(|| async {
@@ -238,6 +245,10 @@ impl Upstream {
                     "entities": [{"handle": "ORG-1", "roles": ["registrant"], "vcardArray": ["vcard", [["fn", {}, "text", "Example Hosting"]]]}]
                 })).into_response()
             }))
+            .route("/slow-rdap/ip/{ip}", get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "{}"
+            }))
             .route("/rdap/domain/{d}", get(|axum::extract::Path(d): axum::extract::Path<String>| async move {
                 axum::Json(serde_json::json!({"objectClassName": "domain", "ldhName": d, "nameservers": [{"ldhName": "ns1.example.net"}]}))
             }))
@@ -249,6 +260,18 @@ impl Upstream {
         let base = format!("http://{addr}");
         // The bootstrap file names this server: patch it in through a layer.
         let self_base = base.clone();
+        let counter = hits.clone();
+        let app = app.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let counter = counter.clone();
+                async move {
+                    if req.uri().path().starts_with("/rdap/") {
+                        counter.fetch_add(1000, Ordering::SeqCst);
+                    }
+                    next.run(req).await
+                }
+            },
+        ));
         let app = app.layer(axum::middleware::map_response(
             move |resp: axum::response::Response| {
                 let self_base = self_base.clone();
