@@ -167,7 +167,13 @@ async fn main() {
     .await;
 
     // Phase 2: STIX imports over HTTP vs direct ingest.
-    let docs: Vec<String> = (0..bundles).map(|i| bundle(i, indicators)).collect();
+    // Distinct reports on every run (a rerun against the same server would
+    // otherwise be all suppressed).
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as usize % 1_000_000_000)
+        .unwrap_or(0);
+    let docs: Vec<String> = (0..bundles).map(|i| bundle(run + i, indicators)).collect();
     // Two requests in flight: one parses while the other holds the write lock.
     let t = Instant::now();
     let mut new = 0u64;

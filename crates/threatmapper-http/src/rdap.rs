@@ -351,8 +351,10 @@ fn vcard(e: &Value, prop: &str) -> Option<String> {
 /// Every entity, nested ones included, in document order (bounded).
 fn all_entities(v: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
-    let mut queue: std::collections::VecDeque<&Value> =
-        v["entities"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    let mut queue: std::collections::VecDeque<&Value> = v["entities"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     while let Some(e) = queue.pop_front() {
         if out.len() >= 50 {
             break;
