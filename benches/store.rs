@@ -50,21 +50,23 @@ fn pct(samples: &mut [Duration], p: f64) -> Duration {
     samples[((samples.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn run(label: &str, store: &Store, intake_reports: usize) {
+async fn run(label: &str, store: &Store, intake_reports: usize, smoke: bool) {
     let ctx = IngestContext::new(Actor::system("bench"), "import.stix");
-    let data = drafts(1_000, 100, 0);
+    let (reports, per_report) = if smoke { (50, 20) } else { (1_000, 100) };
+    let data = drafts(reports, per_report, 0);
     let t = Instant::now();
     let first = store.ingest(&data, &ctx).await.unwrap();
     let t1 = t.elapsed();
-    assert_eq!(first.observables_new, 100_000);
+    assert_eq!(first.observables_new, reports * per_report);
     let t = Instant::now();
     let again = store.ingest(&data, &ctx).await.unwrap();
     let t2 = t.elapsed();
-    assert_eq!(again.suppressed, 1_000);
+    assert_eq!(again.suppressed, reports);
     println!(
-        "{label}: ingest 1k reports / 100k new observables: {:.2} s = {:.0} observables/s",
+        "{label}: ingest {reports} reports / {} new observables: {:.2} s = {:.0} observables/s",
+        reports * per_report,
         t1.as_secs_f64(),
-        100_000.0 / t1.as_secs_f64()
+        (reports * per_report) as f64 / t1.as_secs_f64()
     );
     println!(
         "{label}: re-ingest (all suppressed): {:.3} s = {:.1}x faster than first ingest",
@@ -73,7 +75,7 @@ async fn run(label: &str, store: &Store, intake_reports: usize) {
     );
 
     // Grow the report table, then time intake pages.
-    let mut have = 1_000;
+    let mut have = reports;
     let t = Instant::now();
     while have < intake_reports {
         let batch = (intake_reports - have).min(20_000);
@@ -137,15 +139,23 @@ async fn run(label: &str, store: &Store, intake_reports: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // `cargo test --all-targets` runs bench binaries without `--bench`: then
+    // only a smoke run (so the suite stays fast), measured runs come from
+    // `cargo bench`.
+    let smoke = !args.iter().any(|a| a == "--bench");
     let opt = |name: &str| {
         args.iter()
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let intake_reports: usize = opt("--intake-reports")
-        .map(|s| s.parse().unwrap())
-        .unwrap_or(1_000_000);
+    let intake_reports: usize = if smoke {
+        1_000
+    } else {
+        opt("--intake-reports")
+            .map(|s| s.parse().unwrap())
+            .unwrap_or(1_000_000)
+    };
     // One core: a current-thread runtime (SQLite's connection worker is the
     // only other busy thread).
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -156,14 +166,14 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let store = Store::open(&url).await.unwrap();
-        run("sqlite", &store, intake_reports).await;
+        run("sqlite", &store, intake_reports, smoke).await;
         store.close().await;
         if let Some(pg) = opt("--pg") {
             let schema = format!("tm_bench_{}", std::process::id());
             let mut o = StoreOptions::new(&pg);
             o.postgres_schema = Some(schema.clone());
             let store = Store::open_with(o).await.unwrap();
-            run("postgres", &store, intake_reports).await;
+            run("postgres", &store, intake_reports, smoke).await;
             store.close().await;
             let pool = sqlx::PgPool::connect(&pg).await.unwrap();
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
