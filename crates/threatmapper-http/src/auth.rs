@@ -124,6 +124,17 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if is_public(&path) {
         return next.run(req).await;
     }
+    // An undeclared method on a known path goes straight to its 405.
+    let declared = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .zip(state.operations.get())
+        .is_none_or(|(m, ops)| {
+            ops.contains(&(req.method().as_str().to_owned(), m.as_str().to_owned()))
+        });
+    if !declared {
+        return next.run(req).await;
+    }
     let info = RequestInfo {
         method: req.method().clone(),
         path: path.clone(),

@@ -34,7 +34,7 @@ pub struct ErrorInfo {
     /// Message.
     pub message: String,
     /// Details (may be null).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
 }
 

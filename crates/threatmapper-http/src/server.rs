@@ -31,6 +31,10 @@ pub struct AppState {
     pub rdap: Arc<Rdap>,
     /// This process's lease owner id.
     pub worker_id: String,
+    /// Every documented `(METHOD, path template)`, filled by [`app`]: the
+    /// authentication layer lets undeclared methods through to the 405
+    /// answer instead of judging them.
+    pub operations: Arc<std::sync::OnceLock<std::collections::HashSet<(String, String)>>>,
 }
 
 impl AppState {
@@ -43,6 +47,7 @@ impl AppState {
             rdap: Arc::new(Rdap::new(config.rdap.clone())),
             config: Arc::new(config),
             worker_id: crate::collect::worker_id(),
+            operations: Default::default(),
         })
     }
 
@@ -61,6 +66,24 @@ impl AppState {
 /// The whole application and its OpenAPI document.
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, doc) = crate::api::router().split_for_parts();
+    let ops: std::collections::HashSet<(String, String)> = doc
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(move |(m, _)| (m.to_owned(), path.clone()))
+        })
+        .collect();
+    let _ = state.operations.set(ops);
     let doc_json = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let limit = state.config.max_body_bytes;
     let router = api
@@ -80,7 +103,9 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 "method not allowed on this route",
             )
         })
-        .layer(axum::middleware::from_fn_with_state(
+        // On matched routes only: an unknown path is 404 and an undeclared
+        // method 405 before any identity or content-type rule applies.
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::authenticate,
         ))

@@ -226,7 +226,10 @@ async fn hostile_bodies_over_the_limit_and_scripts_in_content() {
     // markup survives into what the page shows (which inserts text anyway).
     for field in ["title", "content"] {
         let text = d[field].as_str().unwrap();
-        assert!(!text.contains("<img") && !text.contains("<script"), "{field}: {text}");
+        assert!(
+            !text.contains("<img") && !text.contains("<script"),
+            "{field}: {text}"
+        );
     }
     assert!(d["content"].as_str().unwrap().contains("198.51.100.9"));
     store.close().await;
@@ -249,6 +252,42 @@ async fn redirects_into_private_space_are_blocked() {
     )
     .await;
     assert_eq!(run["status"], "blocked", "{run}");
+    assert_eq!(store.intake(&Default::default()).await.unwrap().total, 0);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_feed_server_that_resets_connections_fails_the_run_cleanly() {
+    // Accept and close at once, before any HTTP response.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..20 {
+            let Ok((sock, _)) = listener.accept().await else {
+                break;
+            };
+            let _ = sock.set_linger(Some(Duration::ZERO));
+            drop(sock);
+        }
+    });
+    let db = Db::sqlite();
+    let store = db.open().await;
+    let s = Server::start(store.clone(), &[("FETCH_ALLOWED_CIDRS", "127.0.0.1/32")]).await;
+    let c = client();
+    let (st, src) = common::post(&c, &s.url("/api/pipeline/sources"), json!({"url": format!("http://{addr}/feed.xml"), "kind": "rss", "interval_minutes": 5, "enabled": false})).await;
+    assert_eq!(st, 201, "{src}");
+    let (st, run) = common::post(
+        &c,
+        &s.url(&format!("/api/pipeline/sources/{}/run", src["id"])),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(
+        matches!(run["status"].as_str(), Some("connect" | "http")),
+        "{run}"
+    );
+    assert!(run["error"].is_string());
     assert_eq!(store.intake(&Default::default()).await.unwrap().total, 0);
     store.close().await;
 }

@@ -118,6 +118,12 @@ pub struct StoreOptions {
     pub postgres_schema: Option<String>,
     /// Apply pending migrations on open (default true).
     pub migrate: bool,
+    /// PostgreSQL `application_name` of the connections (default
+    /// `threatmapper`), visible in `pg_stat_activity`.
+    pub application_name: Option<String>,
+    /// SQLite only: extra `PRAGMA name = value` settings for every
+    /// connection (e.g. `max_page_count` to cap the file's size).
+    pub sqlite_pragmas: Vec<(String, String)>,
 }
 
 impl StoreOptions {
@@ -129,6 +135,8 @@ impl StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             postgres_schema: None,
             migrate: true,
+            application_name: None,
+            sqlite_pragmas: Vec::new(),
         }
     }
 }
@@ -224,7 +232,7 @@ impl Store {
         let store = if is_postgres_url(&opts.url) {
             let mut co = PgConnectOptions::from_str(&opts.url)
                 .map_err(|e| Error::Config(format!("{}: {e}", redact(&opts.url))))?
-                .application_name("threatmapper");
+                .application_name(opts.application_name.as_deref().unwrap_or("threatmapper"));
             if let Some(schema) = &opts.postgres_schema {
                 if !valid_identifier(schema) {
                     return Err(Error::invalid(
@@ -275,6 +283,19 @@ impl Store {
                 co = co
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal);
+            }
+            for (k, v) in &opts.sqlite_pragmas {
+                if !valid_identifier(k)
+                    || !v
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(Error::invalid(
+                        "sqlite_pragmas",
+                        format!("`{k} = {v}` is not a plain pragma setting"),
+                    ));
+                }
+                co = co.pragma(k.clone(), v.clone());
             }
             let max = opts.max_connections.unwrap_or(if memory { 1 } else { 8 });
             let pool = SqlitePoolOptions::new()

@@ -372,13 +372,15 @@ impl SourceKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSource {
     /// Feed URL (http or https).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^https?://[^\\s]+$"))]
     pub url: String,
     /// Feed kind.
     pub kind: SourceKind,
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
-    /// Minutes between runs (≥ 1).
+    /// Minutes between runs (1 ..= 525600).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 525600))]
     pub interval_minutes: i64,
     /// Whether the scheduler runs it.
     pub enabled: bool,
@@ -397,8 +399,9 @@ pub struct SourceUpdate {
     /// New name.
     #[serde(default)]
     pub name: Option<String>,
-    /// New interval.
+    /// New interval (1 ..= 525600).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 525600))]
     pub interval_minutes: Option<i64>,
     /// Enable or disable.
     #[serde(default)]

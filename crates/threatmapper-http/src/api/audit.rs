@@ -26,8 +26,10 @@ pub struct AuditParams {
     /// Until, exclusive.
     pub to: Option<String>,
     /// Cursor from the previous page.
+    #[param(pattern = "^([1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
     /// Page size, 1..=1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -38,13 +40,16 @@ pub async fn list_audit(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<AuditPage>> {
-    let cursor = match p.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| ApiError::bad_request("cursor: not a cursor from a previous page"))?,
-        ),
-    };
+    let cursor =
+        match p.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(c.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ApiError::bad_request("cursor: not a cursor from a previous page")
+            })?),
+        };
+    if p.limit.is_some_and(|l| l == 0 || l > 1000) {
+        return Err(ApiError::bad_request("limit: must be between 1 and 1000"));
+    }
     let q = AuditQuery {
         actor: p.actor,
         action_prefix: p.action,

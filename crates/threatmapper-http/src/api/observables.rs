@@ -28,14 +28,17 @@ fn kind_param(field: &str, v: &str) -> Result<ObservableKind, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct ObservableParams {
     /// Only this kind.
+    #[param(pattern = "^(|cve|ipv4|domain|md5|sha256|url|email|sha1|ipv6)$")]
     pub kind: Option<String>,
     /// Value starts with (case-insensitive).
     pub q: Option<String>,
     /// Only manual (`true`) or only extracted (`false`).
     pub manual: Option<bool>,
     /// Page size, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
 }
 
@@ -51,13 +54,13 @@ pub async fn list_observables(
         None => None,
         Some(k) => Some(kind_param("kind", k)?),
     };
-    let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| ApiError::bad_request("cursor: not a cursor from a previous page"))?,
-        ),
-    };
+    let cursor =
+        match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(c.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ApiError::bad_request("cursor: not a cursor from a previous page")
+            })?),
+        };
     if p.limit.is_some_and(|l| l == 0 || l > 500) {
         return Err(ApiError::bad_request("limit: must be between 1 and 500"));
     }
@@ -76,6 +79,7 @@ pub async fn list_observables(
 #[serde(deny_unknown_fields)]
 pub struct NewObservable {
     /// `cve`, `ipv4`, `domain`, `md5`, `sha256`, `url`, `email`, `sha1` or `ipv6`.
+    #[schema(pattern = "^(cve|ipv4|domain|md5|sha256|url|email|sha1|ipv6)$")]
     pub kind: String,
     /// The value (defanged forms accepted; stored canonical).
     pub value: String,
@@ -145,6 +149,7 @@ pub async fn get_observable(
 /// as evidence (status `ok`, `not_found`, `error` or `rate_limited`).
 #[utoipa::path(post, path = "/api/pipeline/observables/{id}/enrich", tag = "observables",
     params(("id" = i64, Path, description = "Observable id")),
+    request_body(content = Object, content_type = "application/json", description = "`{}` (mutations carry a JSON content type)"),
     responses((status = 201, description = "The stored evidence (also for provider errors)", body = Enrichment),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -153,6 +158,7 @@ pub async fn enrich_observable(
     State(s): State<AppState>,
     Extension(id): Extension<Identity>,
     ApiPath(oid): ApiPath<i64>,
+    ApiJson(_): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<(StatusCode, Json<Enrichment>)> {
     let e = crate::rdap::enrich(&s, oid, &id.actor).await?;
     Ok((StatusCode::CREATED, Json(e)))

@@ -17,8 +17,10 @@ use crate::server::AppState;
 #[into_params(parameter_in = Query)]
 pub struct IntakeParams {
     /// `pending`, `accepted` or `rejected`.
+    #[param(pattern = "^(|pending|accepted|rejected)$")]
     pub status: Option<String>,
     /// `feed`, `stix`, `misp`, `atlas` or `manual`.
+    #[param(pattern = "^(|feed|stix|misp|atlas|manual)$")]
     pub origin: Option<String>,
     /// Only reports collected from this source.
     pub source_id: Option<i64>,
@@ -33,8 +35,10 @@ pub struct IntakeParams {
     /// Title contains (case-insensitive).
     pub q: Option<String>,
     /// Page size, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
 }
 
@@ -108,6 +112,7 @@ pub async fn get_report(
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// `accepted` or `rejected`.
+    #[schema(pattern = "^(accepted|rejected|pending)$")]
     pub status: String,
     /// Why (required to reject).
     #[serde(default)]
@@ -158,6 +163,7 @@ pub async fn review_report(
 #[into_params(parameter_in = Query)]
 pub struct ActivityParams {
     /// Days back, 1..=366 (default 30).
+    #[param(minimum = 1, maximum = 366)]
     pub days: Option<u32>,
 }
 

@@ -31,6 +31,7 @@ fn languages(v: &str) -> Result<Vec<Language>, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct GenerateRequest {
     /// `sigma`, `kql`, `spl`, `eql` or `all`.
+    #[schema(pattern = "^(sigma|kql|spl|eql|all)$")]
     pub language: String,
 }
 
@@ -106,6 +107,7 @@ pub struct RuleParams {
     /// Only rules of this report.
     pub report_id: Option<i64>,
     /// At most this many, 1..=1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -173,6 +175,7 @@ pub async fn add_version(
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     /// `sigma`, `kql`, `spl` or `eql`.
+    #[schema(pattern = "^(sigma|kql|spl|eql)$")]
     pub language: String,
     /// The rule text.
     pub content: String,

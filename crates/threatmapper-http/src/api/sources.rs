@@ -95,14 +95,16 @@ pub async fn delete_source(
 /// Run a source now (due or not) and answer the recorded run.
 #[utoipa::path(post, path = "/api/pipeline/sources/{id}/run", tag = "sources",
     params(("id" = i64, Path, description = "Source id")),
+    request_body(content = Object, content_type = "application/json", description = "`{}` (mutations carry a JSON content type)"),
     responses((status = 200, description = "The run (its `status` says whether the fetch worked)", body = CollectionRun),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "Being collected by another worker", body = ErrorBody),
-              (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
+              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn run_source(
     State(s): State<AppState>,
     Extension(id): Extension<Identity>,
     ApiPath(sid): ApiPath<i64>,
+    ApiJson(_): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<CollectionRun>> {
     Ok(Json(
         crate::collect::run_now(&s.collector(), sid, &id.actor).await?,
@@ -114,6 +116,7 @@ pub async fn run_source(
 #[into_params(parameter_in = Query)]
 pub struct RunParams {
     /// At most this many, 1..=1000 (default 20).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
