@@ -23,6 +23,8 @@ echo "server: $base (pid $pid)"
 "$BIN/examples/gen_formats" "$tmp/seed" 10 10000
 curl -s -o /dev/null -w 'seed import: HTTP %{http_code} in %{time_total} s\n' \
   -H 'content-type: application/rss+xml' --data-binary @"$tmp/seed/feed.xml" "$base/api/pipeline/import/feed"
+rss_before="$(ps -o rss= -p "$pid" | tr -d ' ')"
+total_before="$(curl -s "$base/api/pipeline/intake?limit=1" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')"
 # wrk (Debian's package; installed here when missing and possible) measures
 # the read path with less client overhead than the Rust client.
 if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -35,4 +37,8 @@ if command -v wrk >/dev/null; then
 fi
 echo "== load_client (reqwest, in-process comparison for imports)"
 "$BIN/examples/load_client" --base "$base" --seconds "$SECONDS_RUN" --connections "$CONNS"
-echo "server RSS after the run: $(ps -o rss= -p "$pid") KiB"
+rss_after="$(ps -o rss= -p "$pid" | tr -d ' ')"
+total_after="$(curl -s "$base/api/pipeline/intake?limit=1" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')"
+echo "server RSS: ${rss_before} KiB after seeding, ${rss_after} KiB after the load"
+# The load client imports 200 + 20 distinct bundles, one report each.
+echo "reports: ${total_before} before the load, ${total_after} after (expected $((total_before + 220)))"
