@@ -206,14 +206,8 @@ fn document_bytes(
     }))
 }
 
-fn text_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    if let Ok(s) = data.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
-    }
-    Err(PyTypeError::new_err("expected str or bytes"))
+fn text_of(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    document_bytes(py, data, false)
 }
 
 /// Extract observables (defanged forms included) from text.
@@ -228,7 +222,7 @@ fn extract(
     kinds: Option<Vec<String>>,
     warninglist: Option<Vec<String>>,
 ) -> PyResult<Vec<Observable>> {
-    let bytes = text_of(text)?;
+    let bytes = text_of(py, text)?;
     let mut ex = threatmapper_core::Extractor::new().all_spans(true);
     if let Some(k) = kinds {
         let k = k
@@ -258,7 +252,7 @@ fn extract(
 /// with every kind as a key and a list of unique canonical values.
 #[pyfunction]
 fn extract_dict<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-    let bytes = text_of(text)?;
+    let bytes = text_of(py, text)?;
     let found = py.detach(move || threatmapper_core::extract_bytes(&bytes));
     let d = PyDict::new(py);
     for k in ObservableKind::ALL {

@@ -73,6 +73,17 @@ fn like_escape(s: &str) -> String {
     out
 }
 
+/// Keyset paging: queries fetch `limit + 1` rows; keep `limit` and return
+/// the cursor (the last kept key) when there was more.
+fn page_end<T>(items: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().map(|x| key(x).to_string())
+}
+
 fn parse_cursor(c: Option<&str>) -> Result<Option<i64>> {
     match c {
         None | Some("") => Ok(None),
@@ -308,12 +319,7 @@ pub(crate) async fn audit(pool: &Pool, q: &AuditQuery) -> Result<AuditPage> {
     qb.push(" ORDER BY seq DESC LIMIT ").push_bind(limit + 1);
     let rows = qb.build().fetch_all(pool).await?;
     let mut items = rows.iter().map(audit_row).collect::<Result<Vec<_>>>()?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
+    let next_cursor = page_end(&mut items, limit, |e| e.seq);
     Ok(AuditPage { items, next_cursor })
 }
 
@@ -687,12 +693,7 @@ pub(crate) async fn intake(pool: &Pool, q: &IntakeQuery) -> Result<IntakePage> {
     qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
     let rows = qb.build().fetch_all(pool).await?;
     let mut items = rows.iter().map(summary_row).collect::<Result<Vec<_>>>()?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = page_end(&mut items, limit, |r| r.id);
     let counted = q.source_id.is_none()
         && q.published_from.is_none()
         && q.published_to.is_none()
@@ -954,12 +955,7 @@ pub(crate) async fn observables(pool: &Pool, q: &ObservableQuery) -> Result<Obse
         .iter()
         .map(observable_row)
         .collect::<Result<Vec<_>>>()?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|o| o.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = page_end(&mut items, limit, |o| o.id);
     Ok(ObservablePage { items, next_cursor })
 }
 

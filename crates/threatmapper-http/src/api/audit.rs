@@ -5,8 +5,8 @@ use axum::extract::State;
 use serde::Deserialize;
 use threatmapper_store::{AuditPage, AuditQuery, AuditVerification};
 
-use super::extract::{ApiQuery, time_param};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiQuery, check_limit, cursor_param, time_param};
+use crate::error::{ApiResult, ErrorBody};
 use crate::server::AppState;
 
 /// Audit filters.
@@ -40,16 +40,8 @@ pub async fn list_audit(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<AuditPage>> {
-    let cursor =
-        match p.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            None => None,
-            Some(c) => Some(c.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ApiError::bad_request("cursor: not a cursor from a previous page")
-            })?),
-        };
-    if p.limit.is_some_and(|l| l == 0 || l > 1000) {
-        return Err(ApiError::bad_request("limit: must be between 1 and 1000"));
-    }
+    let cursor = cursor_param(p.cursor.as_deref())?;
+    check_limit(p.limit, 1000)?;
     let q = AuditQuery {
         actor: p.actor,
         action_prefix: p.action,

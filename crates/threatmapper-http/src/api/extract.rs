@@ -119,3 +119,27 @@ pub fn time_param(
             }),
     }
 }
+
+/// `limit`, when given, must be within `1..=max`.
+pub fn check_limit(limit: Option<u32>, max: u32) -> Result<(), ApiError> {
+    match limit {
+        Some(l) if l == 0 || l > max => Err(ApiError::bad_request(format!(
+            "limit: must be between 1 and {max}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A keyset cursor from a previous page: a positive id (absent or empty:
+/// the first page).
+pub fn cursor_param(c: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match c.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request("cursor: not a cursor from a previous page")),
+    }
+}

@@ -9,7 +9,7 @@ use threatmapper_store::{
     Enrichment, Observable, ObservableDetail, ObservablePage, ObservableQuery,
 };
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, check_limit, cursor_param};
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::AppState;
@@ -54,16 +54,8 @@ pub async fn list_observables(
         None => None,
         Some(k) => Some(kind_param("kind", k)?),
     };
-    let cursor =
-        match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-            None => None,
-            Some(c) => Some(c.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ApiError::bad_request("cursor: not a cursor from a previous page")
-            })?),
-        };
-    if p.limit.is_some_and(|l| l == 0 || l > 500) {
-        return Err(ApiError::bad_request("limit: must be between 1 and 500"));
-    }
+    let cursor = cursor_param(p.cursor.as_deref())?;
+    check_limit(p.limit, 500)?;
     let q = ObservableQuery {
         kind,
         value_prefix: p.q,

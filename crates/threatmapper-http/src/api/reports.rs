@@ -7,7 +7,7 @@ use serde::Deserialize;
 use threatmapper_core::Origin;
 use threatmapper_store::{Activity, IntakePage, IntakeQuery, IntakeStatus, Report, ReportDetail};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, time_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, check_limit, cursor_param, time_param};
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::AppState;
@@ -67,16 +67,8 @@ pub async fn intake(
             ))
         })?),
     };
-    if p.limit.is_some_and(|l| l == 0 || l > 500) {
-        return Err(ApiError::bad_request("limit: must be between 1 and 500"));
-    }
-    if let Some(c) = p.cursor.as_deref().filter(|c| !c.is_empty())
-        && c.parse::<i64>().map_or(true, |n| n <= 0)
-    {
-        return Err(ApiError::bad_request(
-            "cursor: not a cursor from a previous page",
-        ));
-    }
+    check_limit(p.limit, 500)?;
+    cursor_param(p.cursor.as_deref())?;
     let q = IntakeQuery {
         status,
         origin,

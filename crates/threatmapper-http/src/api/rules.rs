@@ -9,7 +9,7 @@ use threatmapper_core::ObservableKind;
 use threatmapper_rules::Language;
 use threatmapper_store::{NewRule, RuleHistory, RuleSummary, StoredRuleVersion};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, check_limit};
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::AppState;
@@ -119,9 +119,7 @@ pub async fn list_rules(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<RuleParams>,
 ) -> ApiResult<Json<Vec<RuleSummary>>> {
-    if p.limit.is_some_and(|l| l == 0 || l > 1000) {
-        return Err(ApiError::bad_request("limit: must be between 1 and 1000"));
-    }
+    check_limit(p.limit, 1000)?;
     Ok(Json(
         s.store.rules(p.report_id, p.limit.unwrap_or(100)).await?,
     ))

@@ -6,7 +6,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use threatmapper_store::{CollectionRun, NewSource, Source, SourceUpdate};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, check_limit};
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::AppState;
@@ -130,9 +130,7 @@ pub async fn list_runs(
     ApiPath(sid): ApiPath<i64>,
     ApiQuery(p): ApiQuery<RunParams>,
 ) -> ApiResult<Json<Vec<CollectionRun>>> {
-    if p.limit.is_some_and(|l| l == 0 || l > 1000) {
-        return Err(ApiError::bad_request("limit: must be between 1 and 1000"));
-    }
+    check_limit(p.limit, 1000)?;
     if s.store.source(sid).await?.is_none() {
         return Err(ApiError::not_found("source", sid));
     }
