@@ -98,20 +98,52 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
                     "not a feed: the XML parser gave up on this document",
                 )
             })?;
-    let feed = parsed.map_err(|e| {
-        let msg = e.to_string();
-        let reason = if text_head.contains("<html") {
-            "not a feed (HTML)".to_owned()
-        } else {
-            format!("not a feed: {msg}")
-        };
-        bad(location_of(&msg, bytes.len()), reason)
-    })?;
-
     let mut out = ImportResult::default();
     out.warnings.extend(lossy_warning);
-    let feed_title = feed.title.as_ref().map(|t| html_to_text(&t.content));
-    for (i, e) in feed.entries.iter().enumerate() {
+    let (feed_title, entries) = match parsed {
+        Ok(feed) => (
+            feed.title.as_ref().map(|t| html_to_text(&t.content)),
+            feed.entries.into_iter().enumerate().collect::<Vec<_>>(),
+        ),
+        Err(e) => {
+            let msg = e.to_string();
+            let reason = if text_head.contains("<html") {
+                "not a feed (HTML)".to_owned()
+            } else {
+                format!("not a feed: {msg}")
+            };
+            let whole = bad(location_of(&msg, bytes.len()), reason);
+            // One malformed entry must not sink the feed: parse the entries
+            // one by one in the feed's own envelope and report the bad ones.
+            match recover_entries(bytes, feed_url) {
+                Some((title, entries, rejected)) => {
+                    out.warnings.push(format!(
+                        "the feed is not well-formed ({msg}); its {} entries were read one by one",
+                        entries.len() + rejected.len()
+                    ));
+                    out.rejected.extend(rejected);
+                    (title, entries)
+                }
+                None => return Err(whole),
+            }
+        }
+    };
+    // feed-rs drops a date it cannot read; say so for each entry whose date
+    // element is there but came out empty.
+    let ranges = entry_ranges(bytes);
+    if !ranges.is_empty() {
+        for (i, e) in &entries {
+            if e.published.is_none()
+                && e.updated.is_none()
+                && let Some(&(start, end)) = ranges.get(*i)
+                && let Some(raw) = date_text(&bytes[start..end])
+            {
+                out.warnings.push(format!("entries[{i}]: date `{raw}` is not a date this importer reads; the entry has no publication time"));
+            }
+        }
+    }
+    for (i, e) in entries.iter() {
+        let i = *i;
         let title = e
             .title
             .as_ref()
@@ -248,6 +280,105 @@ fn add_rss_version(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 }
 
 /// Pull a byte position out of a parser message when it has one.
+/// The byte ranges of the entries (`<item>` or `<entry>` elements) of an XML
+/// feed, found by their tags alone (the document is not well-formed).
+fn entry_ranges(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let find =
+        |from: usize, pat: &[u8]| memchr::memmem::find(&bytes[from..], pat).map(|p| p + from);
+    let mut out = Vec::new();
+    for (open, close) in [
+        (&b"<item"[..], &b"</item>"[..]),
+        (&b"<entry"[..], &b"</entry>"[..]),
+    ] {
+        let mut at = 0;
+        while let Some(start) = find(at, open) {
+            let after = bytes.get(start + open.len()).copied().unwrap_or(b' ');
+            if !(after == b'>' || after == b'/' || after.is_ascii_whitespace()) {
+                at = start + open.len();
+                continue;
+            }
+            let Some(end) = find(start, close) else { break };
+            out.push((start, end + close.len()));
+            at = end + close.len();
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+/// The text of the first date element (`pubDate`, `published`, `updated`,
+/// `dc:date`, `lastBuildDate`) inside an entry's bytes.
+fn date_text(entry: &[u8]) -> Option<String> {
+    for tag in [
+        "pubDate",
+        "published",
+        "updated",
+        "dc:date",
+        "lastBuildDate",
+    ] {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        if let Some(a) = memchr::memmem::find(entry, open.as_bytes()) {
+            let from = a + open.len();
+            if let Some(b) = memchr::memmem::find(&entry[from..], close.as_bytes()) {
+                let raw = String::from_utf8_lossy(&entry[from..from + b])
+                    .trim()
+                    .to_owned();
+                if !raw.is_empty() {
+                    return Some(raw.chars().take(80).collect());
+                }
+            }
+        }
+    }
+    None
+}
+
+type Recovered = (
+    Option<String>,
+    Vec<(usize, feed_rs::model::Entry)>,
+    Vec<crate::Rejected>,
+);
+
+/// Parse each entry of a document that does not parse as a whole, inside
+/// the document's envelope (everything before the first entry and after the
+/// last). `None` when there are no entries or the envelope itself is broken.
+fn recover_entries(bytes: &[u8], feed_url: Option<&str>) -> Option<Recovered> {
+    let ranges = entry_ranges(bytes);
+    let (first, last) = (ranges.first()?.0, ranges.last()?.1);
+    let (head, tail) = (&bytes[..first], &bytes[last..]);
+    let parse = |doc: &[u8]| {
+        let mut parser = feed_rs::parser::Builder::new();
+        if let Some(u) = feed_url {
+            parser = parser.base_uri(Some(u));
+        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.build().parse(doc)))
+            .map_err(|_| "the XML parser gave up on this entry".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+    };
+    let envelope = parse(&[head, tail].concat()).ok()?;
+    let title = envelope.title.as_ref().map(|t| html_to_text(&t.content));
+    let mut entries = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, (start, end)) in ranges.into_iter().enumerate() {
+        match parse(&[head, &bytes[start..end], tail].concat()) {
+            Ok(f) => match f.entries.into_iter().next() {
+                Some(e) => entries.push((i, e)),
+                None => rejected.push(crate::Rejected {
+                    location: format!("entries[{i}] (byte {start})"),
+                    reason: "not an entry".into(),
+                }),
+            },
+            Err(e) => rejected.push(crate::Rejected {
+                location: format!("entries[{i}] (byte {start})"),
+                reason: format!("malformed entry: {e}"),
+            }),
+        }
+    }
+    Some((title, entries, rejected))
+}
+
 fn location_of(msg: &str, len: usize) -> String {
     if msg.contains("end of input") {
         return format!("byte {len} (the XML ends inside an unclosed construct)");

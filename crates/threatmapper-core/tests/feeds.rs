@@ -84,3 +84,73 @@ fn corpus_feeds() {
         assert!(e.contains(want), "{f}: {e}");
     }
 }
+
+#[test]
+fn one_malformed_entry_does_not_sink_the_feed() {
+    let doc = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Vendor</title>
+<item><title>First</title><link>https://v.example.org/1</link><description>C2 198.51.100.1</description></item>
+<item><title>Broken <b>markup</title><link>https://v.example.org/2</link></item>
+<item><title>Third</title><link>https://v.example.org/3</link><description>C2 198.51.100.3</description></item>
+</channel></rss>"#;
+    let r = threatmapper_core::feed::parse(doc.as_bytes(), None).unwrap();
+    let titles: Vec<&str> = r.drafts.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(titles, ["First", "Third"]);
+    assert_eq!(r.rejected.len(), 1);
+    assert!(
+        r.rejected[0].location.starts_with("entries[1] (byte "),
+        "{:?}",
+        r.rejected
+    );
+    assert!(
+        r.rejected[0].reason.starts_with("malformed entry"),
+        "{:?}",
+        r.rejected
+    );
+    assert!(r.warnings.iter().any(|w| w.contains("read one by one")));
+    assert_eq!(r.drafts[1].observables[0].value, "198.51.100.3");
+    assert_eq!(
+        r.drafts[0].author.as_deref(),
+        Some("Vendor"),
+        "the envelope's title still names the feed"
+    );
+
+    // Atom too.
+    let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id><updated>2026-01-01T00:00:00Z</updated>
+<entry><title>Good</title><id>urn:1</id><updated>2026-01-01T00:00:00Z</updated><link href="https://a.example.org/1"/></entry>
+<entry><title>Bad</title><id>urn:2</id><updated>2026-01-01T00:00:00Z</updated><summary><p>unclosed</summary></entry>
+</feed>"#;
+    let r = threatmapper_core::feed::parse(atom.as_bytes(), None).unwrap();
+    assert_eq!(r.drafts.len(), 1);
+    assert_eq!(r.rejected[0].location.split(' ').next(), Some("entries[1]"));
+
+    // A broken envelope is still a document error, located.
+    let broken =
+        "<rss version=\"2.0\"><channel><title>x<item><title>a</title></item></channel></rss>";
+    assert!(threatmapper_core::feed::parse(broken.as_bytes(), None).is_err());
+    // And a document without entries that does not parse stays an error.
+    assert!(
+        threatmapper_core::feed::parse(b"<rss version=\"2.0\"><channel><title>x</channel>", None)
+            .is_err()
+    );
+}
+
+#[test]
+fn unreadable_dates_are_reported() {
+    let doc = r#"<rss version="2.0"><channel><title>V</title>
+<item><title>Good date</title><link>https://v.example.org/1</link><pubDate>Tue, 03 Dec 2024 10:00:00 GMT</pubDate></item>
+<item><title>Bad date</title><link>https://v.example.org/2</link><pubDate>the day after tomorrow</pubDate></item>
+</channel></rss>"#;
+    let r = threatmapper_core::feed::parse(doc.as_bytes(), None).unwrap();
+    assert_eq!(r.drafts.len(), 2);
+    assert_eq!(
+        r.drafts[0].published.as_deref(),
+        Some("2024-12-03T10:00:00Z")
+    );
+    assert_eq!(r.drafts[1].published, None);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].starts_with("entries[1]: date `the day after tomorrow`"),
+        "{:?}",
+        r.warnings
+    );
+}
