@@ -343,7 +343,8 @@ type Recovered = (
 
 /// Parse each entry of a document that does not parse as a whole, inside
 /// the document's envelope (everything before the first entry and after the
-/// last). `None` when there are no entries or the envelope itself is broken.
+/// last). `None` when there are no entries, none of them parses, or the
+/// envelope itself is broken.
 fn recover_entries(bytes: &[u8], feed_url: Option<&str>) -> Option<Recovered> {
     let ranges = entry_ranges(bytes);
     let (first, last) = (ranges.first()?.0, ranges.last()?.1);
@@ -375,6 +376,10 @@ fn recover_entries(bytes: &[u8], feed_url: Option<&str>) -> Option<Recovered> {
                 reason: format!("malformed entry: {e}"),
             }),
         }
+    }
+    // With nothing readable left the document is broken as a whole.
+    if entries.is_empty() {
+        return None;
     }
     Some((title, entries, rejected))
 }

@@ -154,3 +154,9 @@ fn unreadable_dates_are_reported() {
         r.warnings
     );
 }
+
+#[test]
+fn a_feed_whose_only_entries_are_malformed_is_an_error() {
+    let doc = "<rss version=\"2.0\"><channel><title>V</title><item><title><img src=x></title></item></channel></rss>";
+    assert!(threatmapper_core::feed::parse(doc.as_bytes(), None).is_err());
+}
