@@ -46,11 +46,11 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
         .map(u8::to_ascii_lowercase)
         .collect();
     if head.is_empty() {
-        return Err(bad("byte 0", "empty document: not a feed"));
+        return Err(bad("document", "empty document: not a feed"));
     }
     let text_head = String::from_utf8_lossy(&head);
     if text_head.starts_with("<!doctype html") || text_head.starts_with("<html") {
-        return Err(bad("byte 0", "not a feed (HTML)"));
+        return Err(bad("document", "not a feed (HTML)"));
     }
     // A UTF-8 document with invalid bytes (often one bad title) keeps its
     // entries: the bytes are replaced with U+FFFD and a warning names where.
@@ -107,12 +107,11 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
         ),
         Err(e) => {
             let msg = e.to_string();
-            let reason = if text_head.contains("<html") {
-                "not a feed (HTML)".to_owned()
+            let whole = if text_head.contains("<html") {
+                bad("document", "not a feed (HTML)")
             } else {
-                format!("not a feed: {msg}")
+                bad(location_of(&msg, bytes.len()), format!("not a feed: {msg}"))
             };
-            let whole = bad(location_of(&msg, bytes.len()), reason);
             // One malformed entry must not sink the feed: parse the entries
             // one by one in the feed's own envelope and report the bad ones.
             match recover_entries(bytes, feed_url) {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
 use threatmapper_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -232,9 +231,4 @@ pub fn init_logging(json: bool) {
     } else {
         b.try_init()
     };
-}
-
-/// `404` for unknown paths under the page too.
-pub async fn not_found() -> impl IntoResponse {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }

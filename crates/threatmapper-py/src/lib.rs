@@ -451,31 +451,36 @@ fn wrap(r: threatmapper_core::ImportResult) -> ParseResult {
     }
 }
 
+/// Read a document argument and run a core parser on it without the GIL.
+fn parse_doc(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    parse: impl FnOnce(&[u8]) -> threatmapper_core::Result<threatmapper_core::ImportResult> + Send,
+) -> PyResult<ParseResult> {
+    let bytes = document_bytes(py, data, true)?;
+    py.detach(move || parse(&bytes))
+        .map(wrap)
+        .map_err(|e| core_err(py, e))
+}
+
 /// Parse a STIX 2.1 bundle or TAXII envelope (`str`, `bytes` or a `dict`).
 #[pyfunction]
 fn parse_stix(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ParseResult> {
-    let bytes = document_bytes(py, data, true)?;
-    py.detach(move || threatmapper_core::stix::parse(&bytes))
-        .map(wrap)
-        .map_err(|e| core_err(py, e))
+    parse_doc(py, data, threatmapper_core::stix::parse)
 }
 
 /// Parse a MISP event (`str`, `bytes` or a `dict`).
 #[pyfunction]
 fn parse_misp(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ParseResult> {
-    let bytes = document_bytes(py, data, true)?;
-    py.detach(move || threatmapper_core::misp::parse(&bytes))
-        .map(wrap)
-        .map_err(|e| core_err(py, e))
+    parse_doc(py, data, threatmapper_core::misp::parse)
 }
 
 /// Parse MITRE ATLAS data (ATLAS.yaml text, its JSON form or a `dict`).
 #[pyfunction]
 fn parse_atlas(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ParseResult> {
-    let bytes = document_bytes(py, data, true)?;
-    py.detach(move || threatmapper_core::atlas::parse(&bytes))
-        .map(|a| wrap(a.result))
-        .map_err(|e| core_err(py, e))
+    parse_doc(py, data, |b| {
+        threatmapper_core::atlas::parse(b).map(|a| a.result)
+    })
 }
 
 /// Parse an RSS, Atom or JSON Feed document (`str` or `bytes`; a `dict`
@@ -487,10 +492,9 @@ fn parse_feed(
     data: &Bound<'_, PyAny>,
     url: Option<String>,
 ) -> PyResult<ParseResult> {
-    let bytes = document_bytes(py, data, true)?;
-    py.detach(move || threatmapper_core::feed::parse(&bytes, url.as_deref()))
-        .map(wrap)
-        .map_err(|e| core_err(py, e))
+    parse_doc(py, data, move |b| {
+        threatmapper_core::feed::parse(b, url.as_deref())
+    })
 }
 
 /// A validation finding.

@@ -506,13 +506,17 @@ pub(crate) async fn ingest(
         });
         qb.push(" ON CONFLICT (kind, value) DO NOTHING RETURNING id, kind, value");
         let rows = qb.build().fetch_all(&mut *tx).await?;
-        let mut fresh: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
+        // Inserted rows by kind, then value (looked up by `&str`).
+        let mut fresh: HashMap<String, HashMap<String, i64>> = HashMap::new();
         for r in &rows {
-            fresh.insert((get(r, "kind")?, get(r, "value")?), get(r, "id")?);
+            fresh
+                .entry(get(r, "kind")?)
+                .or_default()
+                .insert(get(r, "value")?, get(r, "id")?);
         }
         let mut missing: HashMap<&'static str, Vec<&str>> = HashMap::new();
         for &(k, v) in chunk {
-            match fresh.get(&(k.to_owned(), v.to_owned())) {
+            match fresh.get(k).and_then(|m| m.get(v)) {
                 Some(id) => {
                     ids.insert((k, v), *id);
                     out.observables_new += 1;

@@ -72,14 +72,11 @@ enum Kind {
 fn parse_error(e: threatmapper_core::Error) -> ApiError {
     match &e {
         threatmapper_core::Error::Format {
-            location,
-            format,
-            reason,
+            location, format, ..
         } => {
             // A position in the text means the document did not parse; a
             // document that parsed but is the wrong kind is unprocessable.
-            let syntax = (location.starts_with("line") || location.starts_with("byte"))
-                && !reason.starts_with("not a feed");
+            let syntax = location.starts_with("line") || location.starts_with("byte");
             let status = if syntax {
                 StatusCode::BAD_REQUEST
             } else {
