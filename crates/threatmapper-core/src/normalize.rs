@@ -219,6 +219,92 @@ pub fn canonical_observable(kind: ObservableKind, value: &str) -> Result<String>
     if t.len() > 4096 {
         return Err(bad("longer than 4096 bytes"));
     }
+    if let Some(len) = hash_len(kind) {
+        // The scanner's hash rule, without a scan: exactly `len` hex digits,
+        // not all of them decimal (a test checks the two agree).
+        let b = t.as_bytes();
+        return if b.len() == len
+            && b.iter().all(u8::is_ascii_hexdigit)
+            && !b.iter().all(u8::is_ascii_digit)
+        {
+            Ok(t.to_ascii_lowercase())
+        } else {
+            Err(bad(expected(kind)))
+        };
+    }
+    canonical_plain(kind, t)
+        .or_else(|| canonical_by_scan(kind, t))
+        .ok_or_else(|| bad(expected(kind)))
+}
+
+/// The common plain forms (an undecorated dotted-decimal IPv4 address, an
+/// ASCII host name) judged by the scanner's own rules without a scan. Only
+/// an acceptance is final; anything else goes through the scanner (tests
+/// check that the two agree).
+fn canonical_plain(kind: ObservableKind, t: &str) -> Option<String> {
+    use crate::extract::host::{HostContext, domain_into, ipv4_from_labels, write_ipv4};
+    let b = t.as_bytes();
+    match kind {
+        ObservableKind::Ipv4 => {
+            if !b.iter().all(|&c| c.is_ascii_digit() || c == b'.') {
+                return None;
+            }
+            let o = ipv4_from_labels(b.split(|&c| c == b'.'))?;
+            let mut s = String::with_capacity(15);
+            write_ipv4(o, &mut s);
+            Some(s)
+        }
+        ObservableKind::Domain => {
+            if b.len() > 253
+                || !b
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            {
+                return None;
+            }
+            let mut labels = [(0usize, 0usize); 127];
+            let mut n = 0;
+            let mut start = 0;
+            for (i, &c) in b.iter().chain(std::iter::once(&b'.')).enumerate() {
+                if c == b'.' {
+                    if i == start || n == labels.len() {
+                        return None;
+                    }
+                    labels[n] = (start, i);
+                    n += 1;
+                    start = i + 1;
+                }
+            }
+            let labels = &labels[..n];
+            if labels
+                .iter()
+                .all(|&(s, e)| b[s..e].iter().all(u8::is_ascii_digit))
+            {
+                return None;
+            }
+            let ctx = HostContext {
+                explicit: true,
+                ..HostContext::default()
+            };
+            let mut name = String::with_capacity(b.len());
+            domain_into(b, labels, ctx, &mut name).then_some(name)
+        }
+        _ => None,
+    }
+}
+
+/// The hex length of a hash kind.
+fn hash_len(kind: ObservableKind) -> Option<usize> {
+    match kind {
+        ObservableKind::Md5 => Some(32),
+        ObservableKind::Sha1 => Some(40),
+        ObservableKind::Sha256 => Some(64),
+        _ => None,
+    }
+}
+
+/// The one observable of `kind` that spans all of `t`, found by the extractor.
+fn canonical_by_scan(kind: ObservableKind, t: &str) -> Option<String> {
     let found = Extractor::new()
         .explicit_hosts(true)
         .kinds(&[kind])
@@ -228,7 +314,6 @@ pub fn canonical_observable(kind: ObservableKind, value: &str) -> Result<String>
         .into_iter()
         .find(|o| o.spans.iter().any(|s| s.start == 0 && s.end == t.len()))
         .map(|o| o.value)
-        .ok_or_else(|| bad(expected(kind)))
 }
 
 fn expected(kind: ObservableKind) -> &'static str {
@@ -265,6 +350,62 @@ mod tests {
         assert!(canonical_report_url("/relative/path").is_err());
         assert!(canonical_report_url("mailto:a@b.com").is_err());
         assert!(canonical_report_url("").is_err());
+    }
+
+    proptest::proptest! {
+        /// The hash shortcut agrees with the scanner on hash-like strings.
+        #[test]
+        fn hash_shortcut_agrees_with_scan(s in "[0-9a-fA-FgG -]{0,70}", pick in 0usize..3) {
+            let kind = [ObservableKind::Md5, ObservableKind::Sha1, ObservableKind::Sha256][pick];
+            let t = s.trim();
+            let scanned = if t.is_empty() { None } else { canonical_by_scan(kind, t) };
+            proptest::prop_assert_eq!(canonical_observable(kind, &s).ok(), scanned);
+        }
+
+        /// The plain-form shortcuts accept only what the scanner accepts, with
+        /// the same canonical value.
+        #[test]
+        fn plain_ipv4_agrees_with_scan(s in "[0-9.]{1,20}") {
+            if let Some(v) = canonical_plain(ObservableKind::Ipv4, &s) {
+                proptest::prop_assert_eq!(Some(v), canonical_by_scan(ObservableKind::Ipv4, &s));
+            }
+        }
+
+        #[test]
+        fn plain_domain_agrees_with_scan(
+            parts in proptest::collection::vec(
+                "[a-zA-Z0-9_-]{0,6}|com|co|uk|io|github|local|zip|exe|xn--bcher-kva|de|[0-9]{1,3}|-|_",
+                1..7,
+            )
+        ) {
+            let s = parts.join(".");
+            if let Some(v) = canonical_plain(ObservableKind::Domain, &s) {
+                proptest::prop_assert_eq!(Some(v), canonical_by_scan(ObservableKind::Domain, &s), "{}", s);
+            }
+        }
+
+        #[test]
+        fn exact_length_hashes_agree(s in "[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9]{32}") {
+            for kind in [ObservableKind::Md5, ObservableKind::Sha1, ObservableKind::Sha256] {
+                proptest::prop_assert_eq!(canonical_observable(kind, &s).ok(), canonical_by_scan(kind, &s));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_shortcuts_take_the_common_forms() {
+        let d = |s: &str| canonical_plain(ObservableKind::Domain, s);
+        assert_eq!(
+            d("Evil.Example.co.uk").as_deref(),
+            Some("evil.example.co.uk")
+        );
+        assert_eq!(d("cdn-1.evil.com").as_deref(), Some("cdn-1.evil.com"));
+        assert_eq!(d("co.uk"), None);
+        assert_eq!(d("host.local"), None);
+        let ip = |s: &str| canonical_plain(ObservableKind::Ipv4, s);
+        assert_eq!(ip("198.51.100.7").as_deref(), Some("198.51.100.7"));
+        assert_eq!(ip("010.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(ip("1.2.3.256"), None);
     }
 
     #[test]

@@ -94,7 +94,36 @@ pub struct ReportDraft {
     pub observables: Vec<DraftObservable>,
     /// Hashes of (kind, value) already in `observables`, so adding is O(1).
     #[serde(skip)]
-    seen: std::collections::HashSet<u64>,
+    seen: std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>>,
+}
+
+/// The hasher of a set whose keys are hashes already: it passes them through.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The key of a (kind, value) in a draft's `seen` set: foldhash with a seed
+/// drawn once per process, so drafts can be cloned (the seed is the same) and
+/// values cannot be chosen to collide (it is unknown outside the process).
+fn observable_key(kind: ObservableKind, value: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    static SEED: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
+        foldhash::fast::RandomState::default().hash_one(0x7461_6d70u64)
+    });
+    foldhash::fast::FixedState::with_seed(*SEED).hash_one((kind, value))
 }
 
 impl ReportDraft {
@@ -111,7 +140,7 @@ impl ReportDraft {
             labels: Vec::new(),
             tlp: None,
             observables: Vec::new(),
-            seen: std::collections::HashSet::new(),
+            seen: Default::default(),
         }
     }
 
@@ -129,12 +158,9 @@ impl ReportDraft {
         to_ids: Option<bool>,
         category: Option<String>,
     ) {
-        use std::hash::{Hash, Hasher};
-        // A fixed-key hash: equal hashes are confirmed against the values, so
-        // a collision costs a scan, never a lost observable.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (kind, &value).hash(&mut h);
-        let key = h.finish();
+        // Equal keys are confirmed against the values, so a collision costs
+        // a scan, never a lost observable.
+        let key = observable_key(kind, &value);
         let fresh = self.seen.insert(key)
             || !self
                 .observables
@@ -199,6 +225,11 @@ pub(crate) fn url_host(url: &str) -> Option<(ObservableKind, String)> {
     ]
     .into_iter()
     .find_map(|k| crate::canonical_observable(k, host).ok().map(|v| (k, v)))
+}
+
+/// Whether [`rfc3339`] accepts a timestamp (without formatting it).
+pub(crate) fn is_rfc3339(s: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(s.trim()).is_ok()
 }
 
 /// Normalise a timestamp to RFC 3339 UTC, if it is one.

@@ -91,6 +91,41 @@ fn bad_objects_are_rejected_one_by_one() {
 }
 
 #[test]
+fn one_bad_shape_reads_the_rest_the_same_and_counts_once() {
+    let good = vec![
+        indicator("22222222-2222-4222-8222-222222222222", "[ipv4-addr:value = '198.51.100.1']"),
+        // Escaped strings are read (and copied) like plain ones.
+        r#"{"type":"domain-name","spec_version":"2.1","id":"domain-name--99999999-9999-4999-8999-999999999999","value":"ev\u0069l.example.net"}"#.to_owned(),
+        // An unsupported pattern referenced by two reports is counted once.
+        indicator("33333333-3333-4333-8333-333333333333", "[process:name = 'x.exe']"),
+        format!(r#"{{"type":"report","spec_version":"2.1","id":"report--55555555-5555-4555-8555-555555555555",{TS},"name":"A","object_refs":["indicator--22222222-2222-4222-8222-222222222222","indicator--33333333-3333-4333-8333-333333333333","domain-name--99999999-9999-4999-8999-999999999999"]}}"#),
+        format!(r#"{{"type":"report","spec_version":"2.1","id":"report--66666666-6666-4666-8666-666666666666",{TS},"name":"B","object_refs":["indicator--33333333-3333-4333-8333-333333333333"]}}"#),
+    ];
+    let r = stix::parse(&bundle(&good)).unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(r.unsupported, 1);
+    assert_eq!(r.drafts.len(), 2);
+    let values: Vec<&str> = r.drafts[0]
+        .observables
+        .iter()
+        .map(|o| o.value.as_str())
+        .collect();
+    assert_eq!(values, ["198.51.100.1", "evil.example.net"]);
+
+    // The same objects after one whose `name` is a number: that object is
+    // rejected where it stands, and everything else reads as before.
+    let mut with_bad = vec![format!(
+        r#"{{"type":"malware","spec_version":"2.1","id":"malware--77777777-7777-4777-8777-777777777777",{TS},"name":5}}"#
+    )];
+    with_bad.extend(good);
+    let r2 = stix::parse(&bundle(&with_bad)).unwrap();
+    assert_eq!(r2.rejected.len(), 1);
+    assert_eq!(r2.rejected[0].location, "objects[0]");
+    assert!(r2.rejected[0].reason.contains("not a readable STIX object"));
+    assert_eq!((r2.drafts, r2.unsupported), (r.drafts, r.unsupported));
+}
+
+#[test]
 fn envelopes_versions_and_garbage() {
     let taxii = format!(
         r#"{{"more":false,"objects":[{}]}}"#,

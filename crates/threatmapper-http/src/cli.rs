@@ -550,7 +550,15 @@ fn import_cmd(args: &ImportArgs) -> ExitCode {
             .take(MAX_IMPORT_BYTES + 1)
             .read_to_end(&mut bytes)
     } else {
-        File::open(&args.file).and_then(|f| f.take(MAX_IMPORT_BYTES + 1).read_to_end(&mut bytes))
+        File::open(&args.file).and_then(|f| {
+            // Sized once from the file's length: no regrowth copies, no slack.
+            let len = f
+                .metadata()
+                .map_or(0, |m| m.len())
+                .min(MAX_IMPORT_BYTES + 1);
+            bytes.reserve_exact(usize::try_from(len).unwrap_or(0).saturating_add(1));
+            f.take(MAX_IMPORT_BYTES + 1).read_to_end(&mut bytes)
+        })
     };
     if let Err(e) = read {
         eprintln!(
@@ -696,20 +704,45 @@ fn print_import(
 ) -> ExitCode {
     let out = match format {
         Format::Json => {
-            let mut v = serde_json::json!({
-                "reports": r.drafts.len(),
-                "observables": r.observable_count(),
-                "unsupported": r.unsupported,
-                "rejected": r.rejected.len(),
-                "rejections": r.rejected,
-                "warnings": r.warnings,
-                "drafts": r.drafts,
-            });
-            if let Some(c) = catalogue {
-                v["tactics"] = c.tactics.len().into();
-                v["techniques"] = c.techniques.len().into();
+            // Streamed: a large import is never copied into a JSON tree.
+            #[derive(serde::Serialize)]
+            struct DryRun<'r> {
+                reports: usize,
+                observables: usize,
+                unsupported: usize,
+                rejected: usize,
+                rejections: &'r [threatmapper_core::Rejected],
+                warnings: &'r [String],
+                drafts: &'r [threatmapper_core::ReportDraft],
+                #[serde(skip_serializing_if = "Option::is_none")]
+                tactics: Option<usize>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                techniques: Option<usize>,
             }
-            format!("{v}\n")
+            let v = DryRun {
+                reports: r.drafts.len(),
+                observables: r.observable_count(),
+                unsupported: r.unsupported,
+                rejected: r.rejected.len(),
+                rejections: &r.rejected,
+                warnings: &r.warnings,
+                drafts: &r.drafts,
+                tactics: catalogue.map(|c| c.tactics.len()),
+                techniques: catalogue.map(|c| c.techniques.len()),
+            };
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let written = serde_json::to_writer(&mut w, &v)
+                .map_err(io::Error::from)
+                .and_then(|()| w.write_all(b"\n"))
+                .and_then(|()| w.flush());
+            return match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("threatmapper import: cannot write the result: {e}");
+                    ExitCode::from(2)
+                }
+            };
         }
         Format::Text => {
             let mut s = format!(

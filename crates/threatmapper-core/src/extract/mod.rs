@@ -19,7 +19,7 @@
 //! unique observables, not with the input when [`Extractor::extract_reader`] is
 //! used.
 
-mod host;
+pub(crate) mod host;
 mod scan;
 mod tables;
 

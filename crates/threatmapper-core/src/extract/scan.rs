@@ -943,10 +943,17 @@ fn next_trigger(b: &[u8], mut i: usize, limit: usize) -> Option<usize> {
 /// Anchors that are words rather than bytes, found with vectorised substring
 /// search: the `V` of `CVE`/`cve`/`Cve` and the `d` of ` dot `/` DOT `. They are
 /// rare in prose, so a sorted list is cheap.
+/// The searchers are built once per process: building one costs more than
+/// searching a short value with it.
 fn word_anchors(b: &[u8]) -> Vec<usize> {
+    static FINDERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 5]> =
+        std::sync::LazyLock::new(|| {
+            [&b"CVE"[..], b"cve", b"Cve", b" dot ", b" DOT "]
+                .map(|n| memchr::memmem::Finder::new(n).into_owned())
+        });
     let mut v = Vec::new();
-    for needle in [&b"CVE"[..], b"cve", b"Cve", b" dot ", b" DOT "] {
-        v.extend(memchr::memmem::find_iter(b, needle).map(|p| p + 1));
+    for finder in FINDERS.iter() {
+        v.extend(finder.find_iter(b).map(|p| p + 1));
     }
     v.sort_unstable();
     v

@@ -20,58 +20,62 @@
 pub mod pattern;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::{Entry, HashTable};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::report::{ImportResult, Origin, Rejected, ReportDraft, rfc3339};
+use crate::report::{ImportResult, Origin, Rejected, ReportDraft, is_rfc3339, rfc3339};
 use crate::{ObservableKind, canonical_observable, canonical_report_url};
 
-const SCO_TYPES: &[&str] = &[
-    "artifact",
-    "autonomous-system",
-    "directory",
-    "domain-name",
-    "email-addr",
-    "email-message",
-    "file",
-    "ipv4-addr",
-    "ipv6-addr",
-    "mac-addr",
-    "mutex",
-    "network-traffic",
-    "process",
-    "software",
-    "url",
-    "user-account",
-    "windows-registry-key",
-    "x509-certificate",
-];
-const SDO_SRO_TYPES: &[&str] = &[
-    "attack-pattern",
-    "campaign",
-    "course-of-action",
-    "grouping",
-    "identity",
-    "incident",
-    "indicator",
-    "infrastructure",
-    "intrusion-set",
-    "location",
-    "malware",
-    "malware-analysis",
-    "note",
-    "observed-data",
-    "opinion",
-    "report",
-    "threat-actor",
-    "tool",
-    "vulnerability",
-    "relationship",
-    "sighting",
-];
+/// What STIX 2.1 says an object type is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Category {
+    /// A cyber-observable object.
+    Sco,
+    /// A domain object or relationship object (checked for `spec_version`,
+    /// `created`, `modified`).
+    SdoSro,
+    /// A meta object (markings, language content, extension definitions).
+    Meta,
+    /// A type STIX 2.1 does not define (tolerated, counted as unsupported).
+    Unknown,
+}
+
+fn category(typ: &str) -> Category {
+    match typ {
+        "artifact"
+        | "autonomous-system"
+        | "directory"
+        | "domain-name"
+        | "email-addr"
+        | "email-message"
+        | "file"
+        | "ipv4-addr"
+        | "ipv6-addr"
+        | "mac-addr"
+        | "mutex"
+        | "network-traffic"
+        | "process"
+        | "software"
+        | "url"
+        | "user-account"
+        | "windows-registry-key"
+        | "x509-certificate" => Category::Sco,
+        "attack-pattern" | "campaign" | "course-of-action" | "grouping" | "identity"
+        | "incident" | "indicator" | "infrastructure" | "intrusion-set" | "location"
+        | "malware" | "malware-analysis" | "note" | "observed-data" | "opinion" | "report"
+        | "threat-actor" | "tool" | "vulnerability" | "relationship" | "sighting" => {
+            Category::SdoSro
+        }
+        "marking-definition" | "language-content" | "extension-definition" => Category::Meta,
+        _ => Category::Unknown,
+    }
+}
 
 /// The well-known TLP 1.0/2.0 marking-definition ids.
 fn tlp_by_id(id: &str) -> Option<&'static str> {
@@ -113,11 +117,64 @@ fn bad(path: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-type Str<'a> = Cow<'a, str>;
+/// A JSON string borrowed from the input when it has no escapes. (serde's
+/// own `Cow<str>` only borrows as a direct field, never inside an `Option`,
+/// a `Vec` or a map, so every property would be copied.)
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Str<'a>(Cow<'a, str>);
 
-/// The top level: a bundle or a TAXII envelope. Objects stay raw JSON until
-/// each is read on its own, so one bad object cannot sink the bundle and no
-/// generic JSON tree of the whole input is ever built.
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Str<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Str<'a>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// The top level read in one pass: each object is digested into a [`Rec`]
+/// as the parser reaches it, so no generic JSON tree and no second reading of
+/// the input is needed. When an object does not fit the expected shape the
+/// whole input is read again through [`TopRaw`], object by object, so that
+/// one bad object is rejected on its own.
 #[derive(Deserialize)]
 struct Top<'a> {
     #[serde(rename = "type", borrow, default)]
@@ -127,7 +184,196 @@ struct Top<'a> {
     #[serde(borrow, default)]
     spec_version: Option<Str<'a>>,
     #[serde(borrow, default)]
+    objects: Option<Objects<'a>>,
+}
+
+/// The top level with each object kept as raw JSON, read one by one.
+#[derive(Deserialize)]
+struct TopRaw<'a> {
+    #[serde(rename = "type", borrow, default)]
+    typ: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    spec_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
     objects: Option<Vec<&'a RawValue>>,
+}
+
+/// The objects of a bundle, digested.
+#[derive(Default)]
+struct Objects<'a> {
+    recs: Vec<Rec<'a>>,
+    rejected: Vec<Rejected>,
+    unsupported: usize,
+    /// Accepted objects that say `spec_version: "2.0"`.
+    v20: usize,
+}
+
+impl<'a> Objects<'a> {
+    /// Check object `i` and keep what the drafts need of it.
+    fn push(&mut self, i: usize, obj: Obj<'a>) {
+        match check_object(obj, i) {
+            Ok(obj) => {
+                if obj.spec_version.as_deref() == Some("2.0") {
+                    self.v20 += 1;
+                }
+                let (rec, known) = Rec::digest(obj);
+                if !known {
+                    self.unsupported += 1;
+                }
+                self.recs.push(rec);
+            }
+            Err(r) => self.rejected.push(r),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Objects<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Objects<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of STIX objects")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Objects<'a>, A::Error> {
+                let mut o = Objects {
+                    recs: Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16)),
+                    ..Objects::default()
+                };
+                let mut i = 0;
+                while let Some(obj) = seq.next_element::<Obj<'a>>()? {
+                    o.push(i, obj);
+                    i += 1;
+                }
+                Ok(o)
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+/// How the importer treats an object.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Report,
+    Indicator,
+    ObservedData,
+    Vulnerability,
+    Sco,
+    Other,
+}
+
+/// One accepted object, reduced to what the drafts need and borrowed from
+/// the input: a bundle's objects are held in this form while references are
+/// resolved, a fraction of the size of the parsed objects.
+struct Rec<'a> {
+    id: Str<'a>,
+    class: Class,
+    name: Option<Str<'a>>,
+    created_by_ref: Option<Str<'a>>,
+    marking_refs: Vec<Str<'a>>,
+    data: Data<'a>,
+}
+
+/// What a cyber observable yields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScoType {
+    /// Its `value` is an observable of this kind.
+    Value(ObservableKind),
+    /// A `file`: its `hashes`.
+    File,
+    /// Nothing ThreatMapper imports.
+    Other,
+}
+
+impl ScoType {
+    fn of(typ: &str) -> ScoType {
+        match typ {
+            "ipv4-addr" => ScoType::Value(ObservableKind::Ipv4),
+            "ipv6-addr" => ScoType::Value(ObservableKind::Ipv6),
+            "domain-name" => ScoType::Value(ObservableKind::Domain),
+            "url" => ScoType::Value(ObservableKind::Url),
+            "email-addr" => ScoType::Value(ObservableKind::Email),
+            "file" => ScoType::File,
+            _ => ScoType::Other,
+        }
+    }
+}
+
+/// The class-specific part of a [`Rec`].
+enum Data<'a> {
+    None,
+    /// A marking definition's `definition.tlp`.
+    Marking(Option<Str<'a>>),
+    Indicator {
+        pattern: Option<Str<'a>>,
+        stix: bool,
+    },
+    Sco {
+        typ: ScoType,
+        value: Option<Str<'a>>,
+        hashes: BTreeMap<Str<'a>, Str<'a>>,
+    },
+    Vulnerability(Vec<ExtRef<'a>>),
+    Observed {
+        refs: Vec<Str<'a>>,
+        embedded: BTreeMap<Str<'a>, &'a RawValue>,
+    },
+    Report(Box<Obj<'a>>),
+}
+
+impl<'a> Rec<'a> {
+    /// Reduce a checked object; the flag says whether its type is one STIX
+    /// defines (other types are counted as unsupported).
+    fn digest(mut o: Obj<'a>) -> (Rec<'a>, bool) {
+        let cat = category(&o.typ);
+        let class = match o.typ.as_ref() {
+            "report" => Class::Report,
+            "indicator" => Class::Indicator,
+            "observed-data" => Class::ObservedData,
+            "vulnerability" => Class::Vulnerability,
+            _ if cat == Category::Sco => Class::Sco,
+            _ => Class::Other,
+        };
+        let data = match class {
+            Class::Report => Data::None,
+            Class::Indicator => Data::Indicator {
+                stix: o.pattern_type.as_deref().is_none_or(|t| t == "stix"),
+                pattern: o.pattern.take(),
+            },
+            Class::ObservedData => Data::Observed {
+                refs: std::mem::take(&mut o.object_refs),
+                embedded: std::mem::take(&mut o.objects),
+            },
+            Class::Vulnerability => Data::Vulnerability(std::mem::take(&mut o.external_references)),
+            Class::Sco => Data::Sco {
+                typ: ScoType::of(&o.typ),
+                value: o.value.take(),
+                hashes: std::mem::take(&mut o.hashes),
+            },
+            Class::Other if &*o.typ == "marking-definition" => {
+                Data::Marking(o.definition.take().and_then(|d| d.tlp))
+            }
+            Class::Other => Data::None,
+        };
+        let mut rec = Rec {
+            id: std::mem::take(&mut o.id),
+            class,
+            name: o.name.take(),
+            created_by_ref: o.created_by_ref.take(),
+            marking_refs: std::mem::take(&mut o.object_marking_refs),
+            data,
+        };
+        if class == Class::Report {
+            rec.data = Data::Report(Box::new(o));
+        }
+        (rec, cat != Category::Unknown)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -217,19 +463,44 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
         }
         return Err(bad("$", "a STIX bundle is a JSON object"));
     }
-    let top: Top<'_> = serde_json::from_str(text).map_err(|e| {
-        bad(
-            &format!("line {} column {}", e.line(), e.column()),
-            format!("not a STIX bundle: {e}"),
-        )
-    })?;
-    if top.spec_version.as_deref() == Some("2.0") {
+    let (typ, id, spec_version, objects) = match serde_json::from_str::<Top<'_>>(text) {
+        Ok(t) => (t.typ, t.id, t.spec_version, t.objects),
+        Err(_) => {
+            // Some object does not have the expected shape (or the input is
+            // not JSON): read again with each object on its own, so the bad
+            // object is rejected alone, or the input's error is located.
+            let top: TopRaw<'_> = serde_json::from_str(text).map_err(|e| {
+                bad(
+                    &format!("line {} column {}", e.line(), e.column()),
+                    format!("not a STIX bundle: {e}"),
+                )
+            })?;
+            let objects = top.objects.map(|raw| {
+                let mut o = Objects {
+                    recs: Vec::with_capacity(raw.len()),
+                    ..Objects::default()
+                };
+                for (i, r) in raw.iter().enumerate() {
+                    match serde_json::from_str::<Obj<'_>>(r.get()) {
+                        Ok(obj) => o.push(i, obj),
+                        Err(e) => o.rejected.push(Rejected {
+                            location: format!("objects[{i}]"),
+                            reason: format!("not a readable STIX object: {e}"),
+                        }),
+                    }
+                }
+                o
+            });
+            (top.typ, top.id, top.spec_version, objects)
+        }
+    };
+    if spec_version.as_deref() == Some("2.0") {
         return Err(bad(
             "$.spec_version",
             "unsupported spec_version 2.0: export STIX 2.1",
         ));
     }
-    match top.typ.as_deref() {
+    match typ.as_deref() {
         Some("bundle") | None => {}
         Some(t) => {
             return Err(bad(
@@ -238,184 +509,38 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
             ));
         }
     }
-    let Some(raw_objects) = top.objects else {
+    let Some(mut objects) = objects else {
         return Err(bad("$.objects", "missing `objects` array"));
     };
-    let bundle_id = top.id.as_deref().unwrap_or("the envelope").to_owned();
-
-    let mut out = ImportResult::default();
-    let mut objs: Vec<Obj<'_>> = Vec::with_capacity(raw_objects.len());
-    let mut v20 = 0usize;
-    for (i, raw) in raw_objects.iter().enumerate() {
-        let path = format!("objects[{i}]");
-        match check_object(raw, &path) {
-            Ok(obj) => {
-                if obj.spec_version.as_deref() == Some("2.0") {
-                    v20 += 1;
-                }
-                let typ = obj.typ.as_ref();
-                if !SCO_TYPES.contains(&typ)
-                    && !SDO_SRO_TYPES.contains(&typ)
-                    && !matches!(
-                        typ,
-                        "marking-definition" | "language-content" | "extension-definition"
-                    )
-                {
-                    out.unsupported += 1;
-                }
-                objs.push(obj);
-            }
-            Err(r) => out.rejected.push(r),
-        }
-    }
-    if v20 > 0 && v20 == objs.len() {
+    if objects.v20 > 0 && objects.v20 == objects.recs.len() {
         return Err(bad(
             "$.objects",
             "unsupported spec_version 2.0: export STIX 2.1",
         ));
     }
-    // Two relationships may share an id with different content (the ATLAS
-    // bundle does): lookups keep the first by id; relationships are never
-    // looked up by id.
-    let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(objs.len());
-    for (i, o) in objs.iter().enumerate() {
-        by_id.entry(o.id.as_ref()).or_insert(i);
-    }
-    let get = |id: &str| by_id.get(id).map(|&i| &objs[i]);
-    let identity_name = |id: Option<&str>| -> Option<String> {
-        get(id?).and_then(|o| o.name.as_deref()).map(str::to_owned)
-    };
-    let marking_tlp = |refs: &[Str<'_>]| -> Option<String> {
-        for r in refs {
-            if let Some(t) = tlp_by_id(r) {
-                return Some(t.to_owned());
-            }
-            if let Some(m) = get(r) {
-                let named = m.name.as_deref().and_then(tlp_name);
-                let def = m
-                    .definition
-                    .as_ref()
-                    .and_then(|d| d.tlp.as_deref())
-                    .and_then(tlp_name);
-                if let Some(t) = named.or(def) {
-                    return Some(t.to_owned());
-                }
-            }
-        }
-        None
-    };
-
-    let mut referenced: HashSet<usize> = HashSet::new();
-    for obj in &objs {
-        if obj.typ != "report" {
-            continue;
-        }
-        let id = obj.id.as_ref();
-        let mut d = ReportDraft::new(
-            Origin::Stix,
-            obj.name.as_deref().unwrap_or("Untitled STIX report"),
-        );
-        d.summary = obj.description.as_deref().unwrap_or("").to_owned();
-        d.external_ids.push(id.to_owned());
-        if let Some(p) = obj.published.as_deref() {
-            match rfc3339(p) {
-                Some(t) => d.published = Some(t),
-                None => out
-                    .warnings
-                    .push(format!("{id}: invalid `published` timestamp `{p}`")),
-            }
-        }
-        d.author = identity_name(obj.created_by_ref.as_deref());
-        for l in obj.labels.iter().chain(&obj.report_types) {
-            if !d.labels.iter().any(|x| x == l) {
-                d.labels.push(l.to_string());
-            }
-        }
-        for r in &obj.external_references {
-            if d.url.is_none()
-                && let Some(u) = r.url.as_deref()
-            {
-                d.url = Some(canonical_report_url(u).unwrap_or_else(|_| u.to_owned()));
-            }
-            if let (Some(s), Some(e)) = (r.source_name.as_deref(), r.external_id.as_deref()) {
-                d.external_ids.push(format!("{s}:{e}"));
-            }
-        }
-        d.tlp = marking_tlp(&obj.object_marking_refs);
-        for rid in &obj.object_refs {
-            match by_id.get(rid.as_ref()) {
-                Some(&ti) => {
-                    referenced.insert(ti);
-                    observables_of(ti, &objs, &by_id, &mut d, &mut out, &mut referenced);
-                }
-                None => out.warnings.push(format!(
-                    "{id}: object_refs names {rid}, which is not in the bundle (kept unresolved)"
-                )),
-            }
-        }
-        out.drafts.push(d);
-    }
-
-    // Observables nobody referenced are not lost.
-    let mut rest = ReportDraft::new(Origin::Stix, "");
-    let mut producer = None;
-    for (i, obj) in objs.iter().enumerate() {
-        if referenced.contains(&i) {
-            continue;
-        }
-        let typ = obj.typ.as_ref();
-        if matches!(typ, "indicator" | "observed-data" | "vulnerability")
-            || SCO_TYPES.contains(&typ)
-        {
-            if producer.is_none() {
-                producer = identity_name(obj.created_by_ref.as_deref());
-            }
-            let mut seen = HashSet::new();
-            observables_of(i, &objs, &by_id, &mut rest, &mut out, &mut seen);
-            if rest.tlp.is_none() {
-                rest.tlp = marking_tlp(&obj.object_marking_refs);
-            }
-        }
-    }
-    if !rest.observables.is_empty() {
-        rest.title = match &producer {
-            Some(p) => format!("Unreferenced objects in {bundle_id} from {p}"),
-            None => format!("Unreferenced objects in {bundle_id}"),
-        };
-        rest.author = producer;
-        rest.external_ids.push(bundle_id.clone());
-        out.drafts.push(rest);
-    }
-    Ok(out)
+    let bundle_id = id.as_deref().unwrap_or("the envelope");
+    let rejected = std::mem::take(&mut objects.rejected);
+    Ok(Build::new(&objects).drafts(bundle_id, objects.unsupported, rejected))
 }
 
-/// Read one object and check what an importer must.
-fn check_object<'a>(raw: &'a RawValue, path: &str) -> std::result::Result<Obj<'a>, Rejected> {
-    let obj: Obj<'a> = match serde_json::from_str(raw.get()) {
-        Ok(o) => o,
-        Err(e) => {
-            return Err(Rejected {
-                location: path.to_owned(),
-                reason: format!("not a readable STIX object: {e}"),
-            });
-        }
-    };
+/// Check what an importer must of object `i`.
+fn check_object(obj: Obj<'_>, i: usize) -> std::result::Result<Obj<'_>, Rejected> {
     let typ = obj.typ.as_ref();
     let id = obj.id.as_ref();
     let reject = |field: &str, reason: String| Rejected {
-        location: format!("{path}.{field} ({id})"),
+        location: format!("objects[{i}].{field} ({id})"),
         reason,
     };
     let ok_id = id.split_once("--").is_some_and(|(t, u)| {
         t == typ
             && u.len() == 36
             && u.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-            && u.matches('-').count() == 4
+            && u.bytes().filter(|&b| b == b'-').count() == 4
     });
     if !ok_id {
         return Err(reject("id", format!("`{id}` is not `{typ}--<UUID>`")));
     }
-    if SDO_SRO_TYPES.contains(&typ) {
+    if category(typ) == Category::SdoSro {
         match obj.spec_version.as_deref() {
             Some("2.1") => {}
             Some(v) => {
@@ -433,7 +558,7 @@ fn check_object<'a>(raw: &'a RawValue, path: &str) -> std::result::Result<Obj<'a
         }
         for (f, v) in [("created", &obj.created), ("modified", &obj.modified)] {
             match v.as_deref() {
-                Some(t) if rfc3339(t).is_some() => {}
+                Some(t) if is_rfc3339(t) => {}
                 Some(t) => return Err(reject(f, format!("`{t}` is not an RFC 3339 timestamp"))),
                 None => return Err(reject(f, "missing".into())),
             }
@@ -442,201 +567,407 @@ fn check_object<'a>(raw: &'a RawValue, path: &str) -> std::result::Result<Obj<'a
     Ok(obj)
 }
 
-/// Observables of object `i` into `d`.
-fn observables_of(
-    i: usize,
-    objs: &[Obj<'_>],
-    by_id: &HashMap<&str, usize>,
-    d: &mut ReportDraft,
-    out: &mut ImportResult,
-    referenced: &mut HashSet<usize>,
-) {
-    let obj = &objs[i];
-    let id = obj.id.as_ref();
-    match obj.typ.as_ref() {
-        "indicator" => {
-            if obj.pattern_type.as_deref().is_some_and(|t| t != "stix") {
-                out.unsupported += 1;
-                return;
-            }
-            let Some(p) = obj.pattern.as_deref() else {
-                out.rejected.push(Rejected {
-                    location: format!("{id}.pattern"),
-                    reason: "missing".into(),
-                });
-                return;
+/// Drafts from digested objects: references resolved through an id index.
+struct Build<'r, 'a> {
+    recs: &'r [Rec<'a>],
+    /// Id → first object with it. Two relationships may share an id with
+    /// different content (the ATLAS bundle has such): relationships are never
+    /// looked up by id, and both are kept.
+    /// (Indexes into `recs`, hashed by id: four bytes a bucket.)
+    by_id: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// Objects a report references (directly or through observed-data).
+    referenced: Vec<bool>,
+    /// Objects whose rejections and unsupported parts are counted already:
+    /// an object referenced by two reports is counted once.
+    counted: Vec<bool>,
+    out: ImportResult,
+}
+
+impl<'r, 'a> Build<'r, 'a> {
+    fn new(objects: &'r Objects<'a>) -> Self {
+        let recs = objects.recs.as_slice();
+        let hasher = foldhash::fast::RandomState::default();
+        let mut by_id = HashTable::with_capacity(recs.len());
+        for (i, r) in recs.iter().enumerate() {
+            // More than 2^32 objects would need a 200 GiB input; any beyond
+            // that are not indexed rather than indexed wrongly.
+            let Ok(i) = u32::try_from(i) else {
+                break;
             };
-            match pattern::parse(p) {
+            let id: &str = &r.id;
+            let h = hasher.hash_one(id);
+            if let Entry::Vacant(v) = by_id.entry(
+                h,
+                |&j: &u32| *recs[j as usize].id == *id,
+                |&j: &u32| hasher.hash_one(&*recs[j as usize].id),
+            ) {
+                v.insert(i);
+            }
+        }
+        Build {
+            recs,
+            by_id,
+            hasher,
+            referenced: vec![false; recs.len()],
+            counted: vec![false; recs.len()],
+            out: ImportResult::default(),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&'r Rec<'a>> {
+        self.index(id).map(|i| &self.recs[i])
+    }
+
+    /// The index of the first object with this id.
+    fn index(&self, id: &str) -> Option<usize> {
+        let h = self.hasher.hash_one(id);
+        self.by_id
+            .find(h, |&j| *self.recs[j as usize].id == *id)
+            .map(|&j| j as usize)
+    }
+
+    fn identity_name(&self, id: Option<&str>) -> Option<String> {
+        self.get(id?)
+            .and_then(|o| o.name.as_deref())
+            .map(str::to_owned)
+    }
+
+    fn marking_tlp(&self, refs: &[Str<'_>]) -> Option<String> {
+        for r in refs {
+            if let Some(t) = tlp_by_id(r) {
+                return Some(t.to_owned());
+            }
+            if let Some(m) = self.get(r) {
+                let named = m.name.as_deref().and_then(tlp_name);
+                let def = match &m.data {
+                    Data::Marking(t) => t.as_deref().and_then(tlp_name),
+                    _ => None,
+                };
+                if let Some(t) = named.or(def) {
+                    return Some(t.to_owned());
+                }
+            }
+        }
+        None
+    }
+
+    fn drafts(
+        mut self,
+        bundle_id: &str,
+        unsupported: usize,
+        rejected: Vec<Rejected>,
+    ) -> ImportResult {
+        self.out.unsupported = unsupported;
+        self.out.rejected = rejected;
+        let recs = self.recs;
+        for rec in recs {
+            let Data::Report(obj) = &rec.data else {
+                continue;
+            };
+            let id = rec.id.as_ref();
+            let mut d = ReportDraft::new(
+                Origin::Stix,
+                rec.name.as_deref().unwrap_or("Untitled STIX report"),
+            );
+            d.summary = obj.description.as_deref().unwrap_or("").to_owned();
+            d.external_ids.push(id.to_owned());
+            if let Some(p) = obj.published.as_deref() {
+                match rfc3339(p) {
+                    Some(t) => d.published = Some(t),
+                    None => self
+                        .out
+                        .warnings
+                        .push(format!("{id}: invalid `published` timestamp `{p}`")),
+                }
+            }
+            d.author = self.identity_name(rec.created_by_ref.as_deref());
+            for l in obj.labels.iter().chain(&obj.report_types) {
+                if !d.labels.iter().any(|x| **x == **l) {
+                    d.labels.push(l.to_string());
+                }
+            }
+            for r in &obj.external_references {
+                if d.url.is_none()
+                    && let Some(u) = r.url.as_deref()
+                {
+                    d.url = Some(canonical_report_url(u).unwrap_or_else(|_| u.to_owned()));
+                }
+                if let (Some(s), Some(e)) = (r.source_name.as_deref(), r.external_id.as_deref()) {
+                    d.external_ids.push(format!("{s}:{e}"));
+                }
+            }
+            d.tlp = self.marking_tlp(&rec.marking_refs);
+            for rid in &obj.object_refs {
+                match self.index(rid) {
+                    Some(ti) => {
+                        self.referenced[ti] = true;
+                        self.observables_of(ti, &mut d, true);
+                    }
+                    None => self.out.warnings.push(format!(
+                        "{id}: object_refs names {rid}, which is not in the bundle (kept unresolved)"
+                    )),
+                }
+            }
+            self.out.drafts.push(d);
+        }
+
+        // Observables nobody referenced are not lost.
+        let mut rest = ReportDraft::new(Origin::Stix, "");
+        let mut producer = None;
+        for (i, rec) in recs.iter().enumerate() {
+            if self.referenced[i] {
+                continue;
+            }
+            if matches!(
+                rec.class,
+                Class::Indicator | Class::ObservedData | Class::Vulnerability | Class::Sco
+            ) {
+                if producer.is_none() {
+                    producer = self.identity_name(rec.created_by_ref.as_deref());
+                }
+                self.observables_of(i, &mut rest, false);
+                if rest.tlp.is_none() {
+                    rest.tlp = self.marking_tlp(&rec.marking_refs);
+                }
+            }
+        }
+        if !rest.observables.is_empty() {
+            rest.title = match &producer {
+                Some(p) => format!("Unreferenced objects in {bundle_id} from {p}"),
+                None => format!("Unreferenced objects in {bundle_id}"),
+            };
+            rest.author = producer;
+            rest.external_ids.push(bundle_id.to_owned());
+            self.out.drafts.push(rest);
+        }
+        self.out
+    }
+
+    /// Observables of object `i` into `d`; `mark` records the SCOs an
+    /// observed-data object names as referenced.
+    fn observables_of(&mut self, i: usize, d: &mut ReportDraft, mark: bool) {
+        let rec = &self.recs[i];
+        let count = !std::mem::replace(&mut self.counted[i], true);
+        let id = rec.id.as_ref();
+        match &rec.data {
+            Data::Indicator { stix: false, .. } => {
+                if count {
+                    self.out.unsupported += 1;
+                }
+            }
+            Data::Indicator {
+                pattern: None,
+                stix: true,
+            } => {
+                if count {
+                    self.out.rejected.push(Rejected {
+                        location: format!("{id}.pattern"),
+                        reason: "missing".into(),
+                    });
+                }
+            }
+            Data::Indicator {
+                pattern: Some(p),
+                stix: true,
+            } => match pattern::comparisons(p) {
                 Ok(cmps) => {
                     for c in cmps {
-                        if c.negated || !matches!(c.operator.as_str(), "=" | "IN") {
-                            out.unsupported += 1;
+                        if c.negated || !matches!(c.operator, "=" | "IN") {
+                            self.unsupported(count);
                             continue;
                         }
-                        let kind =
-                            match (c.object_type.as_str(), c.path.to_ascii_lowercase().as_str()) {
-                                ("ipv4-addr", "value") => Some(ObservableKind::Ipv4),
-                                ("ipv6-addr", "value") => Some(ObservableKind::Ipv6),
-                                ("domain-name", "value") => Some(ObservableKind::Domain),
-                                ("url", "value") => Some(ObservableKind::Url),
-                                ("email-addr", "value") => Some(ObservableKind::Email),
-                                ("file", "hashes.md5") => Some(ObservableKind::Md5),
-                                ("file", "hashes.sha-256" | "hashes.sha256") => {
-                                    Some(ObservableKind::Sha256)
-                                }
-                                ("file", "hashes.sha-1" | "hashes.sha1") => {
-                                    Some(ObservableKind::Sha1)
-                                }
-                                _ => None,
-                            };
-                        match kind {
+                        match pattern_kind(c.object_type, &c.path) {
                             Some(k) => {
-                                for v in c.values {
-                                    add(d, out, k, &v, &format!("{id} pattern"));
+                                for v in &c.values {
+                                    self.add(d, k, v, id, " pattern", count);
                                 }
                             }
-                            None => out.unsupported += 1,
+                            None => self.unsupported(count),
                         }
                     }
                 }
-                Err(e) => out.rejected.push(Rejected {
-                    location: format!("{id}.pattern column {}", e.column),
-                    reason: e.message,
-                }),
-            }
-        }
-        "vulnerability" => {
-            let mut found = false;
-            for r in &obj.external_references {
-                if r.source_name
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("cve"))
-                    && let Some(e) = r.external_id.as_deref()
-                {
-                    found |= add(d, out, ObservableKind::Cve, e, id);
-                }
-            }
-            if !found
-                && let Some(n) = obj.name.as_deref()
-                && canonical_observable(ObservableKind::Cve, n).is_ok()
-            {
-                add(d, out, ObservableKind::Cve, n, id);
-            }
-        }
-        "observed-data" => {
-            for rid in &obj.object_refs {
-                if let Some(&ti) = by_id.get(rid.as_ref()) {
-                    referenced.insert(ti);
-                    sco(rid, &objs[ti], d, out);
-                }
-            }
-            // STIX 2.0-style embedded `objects`.
-            for (k, raw) in &obj.objects {
-                let at = format!("{id}.objects.{k}");
-                #[derive(Deserialize)]
-                struct Embedded<'b> {
-                    #[serde(rename = "type", borrow)]
-                    typ: Str<'b>,
-                    #[serde(borrow, default)]
-                    value: Option<Str<'b>>,
-                    #[serde(borrow, default)]
-                    hashes: BTreeMap<Str<'b>, Str<'b>>,
-                }
-                match serde_json::from_str::<Embedded<'_>>(raw.get()) {
-                    Ok(e) => sco_parts(&at, &e.typ, e.value.as_deref(), &e.hashes, d, out),
-                    Err(e) => out.rejected.push(Rejected {
-                        location: at,
-                        reason: e.to_string(),
-                    }),
-                }
-            }
-        }
-        t if SCO_TYPES.contains(&t) => sco(id, obj, d, out),
-        _ => {}
-    }
-}
-
-fn sco(id: &str, obj: &Obj<'_>, d: &mut ReportDraft, out: &mut ImportResult) {
-    sco_parts(id, &obj.typ, obj.value.as_deref(), &obj.hashes, d, out);
-}
-
-fn sco_parts(
-    id: &str,
-    typ: &str,
-    value: Option<&str>,
-    hashes: &BTreeMap<Str<'_>, Str<'_>>,
-    d: &mut ReportDraft,
-    out: &mut ImportResult,
-) {
-    let kind = match typ {
-        "ipv4-addr" => Some(ObservableKind::Ipv4),
-        "ipv6-addr" => Some(ObservableKind::Ipv6),
-        "domain-name" => Some(ObservableKind::Domain),
-        "url" => Some(ObservableKind::Url),
-        "email-addr" => Some(ObservableKind::Email),
-        _ => None,
-    };
-    match (typ, kind, value) {
-        (_, Some(k), Some(v)) => {
-            add(d, out, k, v, id);
-        }
-        ("file", _, _) => {
-            let mut any = false;
-            for (alg, v) in hashes {
-                let kind = match alg.to_ascii_uppercase().as_str() {
-                    "MD5" => ObservableKind::Md5,
-                    "SHA-1" | "SHA1" => ObservableKind::Sha1,
-                    "SHA-256" | "SHA256" => ObservableKind::Sha256,
-                    _ => {
-                        out.unsupported += 1;
-                        continue;
+                Err(e) => {
+                    if count {
+                        self.out.rejected.push(Rejected {
+                            location: format!("{id}.pattern column {}", e.column),
+                            reason: e.message,
+                        });
                     }
-                };
-                any |= add(d, out, kind, v, id);
+                }
+            },
+            Data::Vulnerability(refs) => {
+                let mut found = false;
+                for r in refs {
+                    if r.source_name
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("cve"))
+                        && let Some(e) = r.external_id.as_deref()
+                    {
+                        found |= self.add(d, ObservableKind::Cve, e, id, "", count);
+                    }
+                }
+                if !found
+                    && let Some(n) = rec.name.as_deref()
+                    && canonical_observable(ObservableKind::Cve, n).is_ok()
+                {
+                    self.add(d, ObservableKind::Cve, n, id, "", count);
+                }
             }
-            if !any {
-                out.unsupported += 1;
+            Data::Observed { refs, embedded } => {
+                for rid in refs {
+                    if let Some(ti) = self.index(rid) {
+                        if mark {
+                            self.referenced[ti] = true;
+                        }
+                        let count = !std::mem::replace(&mut self.counted[ti], true);
+                        if let Data::Sco { typ, value, hashes } = &self.recs[ti].data {
+                            self.sco(rid, "", *typ, value.as_deref(), hashes, d, count);
+                        } else {
+                            self.unsupported(count);
+                        }
+                    }
+                }
+                // STIX 2.0-style embedded `objects`.
+                for (k, raw) in embedded {
+                    #[derive(Deserialize)]
+                    struct Embedded<'b> {
+                        #[serde(rename = "type", borrow)]
+                        typ: Str<'b>,
+                        #[serde(borrow, default)]
+                        value: Option<Str<'b>>,
+                        #[serde(borrow, default)]
+                        hashes: BTreeMap<Str<'b>, Str<'b>>,
+                    }
+                    let at = format!(".objects.{k}");
+                    match serde_json::from_str::<Embedded<'_>>(raw.get()) {
+                        Ok(e) => {
+                            let typ = ScoType::of(&e.typ);
+                            self.sco(id, &at, typ, e.value.as_deref(), &e.hashes, d, count)
+                        }
+                        Err(e) => {
+                            if count {
+                                self.out.rejected.push(Rejected {
+                                    location: format!("{id}{at}"),
+                                    reason: e.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Data::Sco { typ, value, hashes } => {
+                self.sco(id, "", *typ, value.as_deref(), hashes, d, count)
+            }
+            Data::None | Data::Marking(_) | Data::Report(_) => {}
+        }
+    }
+
+    fn unsupported(&mut self, count: bool) {
+        if count {
+            self.out.unsupported += 1;
+        }
+    }
+
+    /// The observables of a cyber observable; `id` and `at` name its source.
+    #[allow(clippy::too_many_arguments)]
+    fn sco(
+        &mut self,
+        id: &str,
+        at: &str,
+        typ: ScoType,
+        value: Option<&str>,
+        hashes: &BTreeMap<Str<'_>, Str<'_>>,
+        d: &mut ReportDraft,
+        count: bool,
+    ) {
+        match (typ, value) {
+            (ScoType::Value(k), Some(v)) => {
+                self.add(d, k, v, id, at, count);
+            }
+            (ScoType::File, _) => {
+                let mut any = false;
+                for (alg, v) in hashes {
+                    let kind = match alg.to_ascii_uppercase().as_str() {
+                        "MD5" => ObservableKind::Md5,
+                        "SHA-1" | "SHA1" => ObservableKind::Sha1,
+                        "SHA-256" | "SHA256" => ObservableKind::Sha256,
+                        _ => {
+                            self.unsupported(count);
+                            continue;
+                        }
+                    };
+                    any |= self.add(d, kind, v, id, at, count);
+                }
+                if !any {
+                    self.unsupported(count);
+                }
+            }
+            _ => self.unsupported(count),
+        }
+    }
+
+    /// Canonicalise and add, with the source `{id}{at}`; an invalid value is
+    /// rejected (once, when `count`) and a CIDR range wider than one address
+    /// is counted as unsupported.
+    fn add(
+        &mut self,
+        d: &mut ReportDraft,
+        kind: ObservableKind,
+        raw: &str,
+        id: &str,
+        at: &str,
+        count: bool,
+    ) -> bool {
+        let raw = raw.trim();
+        let raw = match (kind, raw.split_once('/')) {
+            (ObservableKind::Ipv4, Some((a, "32"))) | (ObservableKind::Ipv6, Some((a, "128"))) => a,
+            (ObservableKind::Ipv4 | ObservableKind::Ipv6, Some(_)) => {
+                self.unsupported(count);
+                return false;
+            }
+            _ => raw,
+        };
+        match canonical_observable(kind, raw) {
+            Ok(v) => {
+                let host = (kind == ObservableKind::Url)
+                    .then(|| crate::report::url_host(&v))
+                    .flatten();
+                let source = [id, at].concat();
+                if let Some((k, h)) = host {
+                    let host_source = [id, at, " host"].concat();
+                    d.add_observable(kind, v, source);
+                    d.add_observable(k, h, host_source);
+                } else {
+                    d.add_observable(kind, v, source);
+                }
+                true
+            }
+            Err(e) => {
+                if count {
+                    self.out.rejected.push(Rejected {
+                        location: format!("{id}{at}"),
+                        reason: e.to_string(),
+                    });
+                }
+                false
             }
         }
-        _ => out.unsupported += 1,
     }
 }
 
-/// Canonicalise and add; an invalid value is rejected (with its source) and a
-/// CIDR range wider than one address is counted as unsupported.
-fn add(
-    d: &mut ReportDraft,
-    out: &mut ImportResult,
-    kind: ObservableKind,
-    raw: &str,
-    source: &str,
-) -> bool {
-    let raw = raw.trim();
-    let raw = match (kind, raw.split_once('/')) {
-        (ObservableKind::Ipv4, Some((a, "32"))) | (ObservableKind::Ipv6, Some((a, "128"))) => a,
-        (ObservableKind::Ipv4 | ObservableKind::Ipv6, Some(_)) => {
-            out.unsupported += 1;
-            return false;
-        }
-        _ => raw,
-    };
-    match canonical_observable(kind, raw) {
-        Ok(v) => {
-            let host = (kind == ObservableKind::Url)
-                .then(|| crate::report::url_host(&v))
-                .flatten();
-            d.add_observable(kind, v, source.to_owned());
-            if let Some((k, h)) = host {
-                d.add_observable(k, h, format!("{source} host"));
-            }
-            true
-        }
-        Err(e) => {
-            out.rejected.push(Rejected {
-                location: source.to_owned(),
-                reason: e.to_string(),
-            });
-            false
-        }
-    }
+/// The observable kind a pattern comparison's object path names.
+fn pattern_kind(object_type: &str, path: &str) -> Option<ObservableKind> {
+    let lower = |s: &str| path.eq_ignore_ascii_case(s);
+    Some(match object_type {
+        "ipv4-addr" if lower("value") => ObservableKind::Ipv4,
+        "ipv6-addr" if lower("value") => ObservableKind::Ipv6,
+        "domain-name" if lower("value") => ObservableKind::Domain,
+        "url" if lower("value") => ObservableKind::Url,
+        "email-addr" if lower("value") => ObservableKind::Email,
+        "file" if lower("hashes.md5") => ObservableKind::Md5,
+        "file" if lower("hashes.sha-256") || lower("hashes.sha256") => ObservableKind::Sha256,
+        "file" if lower("hashes.sha-1") || lower("hashes.sha1") => ObservableKind::Sha1,
+        _ => return None,
+    })
 }

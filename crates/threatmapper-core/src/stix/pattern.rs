@@ -11,6 +11,8 @@
 //! Values: `'string'` (with `\'` and `\\`), numbers, `true`/`false`,
 //! `t'timestamp'`, `b'base64'`, `h'hex'`, and `(v, ...)` lists.
 
+use std::borrow::Cow;
+
 /// One comparison of a pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
@@ -35,140 +37,174 @@ pub struct PatternError {
     pub message: String,
 }
 
+/// A token, borrowed from the pattern unless a string has escapes. Positions
+/// are byte offsets; errors convert them to character columns.
 #[derive(Debug, Clone, PartialEq)]
-enum Tok {
+enum Tok<'a> {
     LBracket,
     RBracket,
     LParen,
     RParen,
     Comma,
     Colon,
-    Op(String),
-    Word(String),
-    Str(String),
-    Typed(char, String),
-    Num(String),
+    Op(&'static str),
+    Word(&'a str),
+    Str(Cow<'a, str>),
+    Typed(u8, Cow<'a, str>),
+    Num(&'a str),
     End,
 }
 
-fn lex(s: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
-    let c: Vec<char> = s.chars().collect();
-    let mut out = Vec::new();
+/// The 1-based character column of byte offset `at`.
+fn column(s: &str, at: usize) -> usize {
+    s.get(..at).map_or(at, |p| p.chars().count()) + 1
+}
+
+fn lex(s: &str) -> Result<Vec<(Tok<'_>, usize)>, PatternError> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(8);
     let mut i = 0;
     let err = |i: usize, m: &str| PatternError {
-        column: i + 1,
+        column: column(s, i),
         message: m.to_owned(),
     };
-    while i < c.len() {
-        let ch = c[i];
+    let word_byte = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+    while i < b.len() {
+        let ch = b[i];
         let start = i;
+        let next = b.get(i + 1).copied();
         match ch {
-            ' ' | '\t' | '\n' | '\r' => {
+            b' ' | b'\t' | b'\n' | b'\r' => {
                 i += 1;
                 continue;
             }
-            '[' => out.push((Tok::LBracket, start)),
-            ']' => out.push((Tok::RBracket, start)),
-            '(' => out.push((Tok::LParen, start)),
-            ')' => out.push((Tok::RParen, start)),
-            ',' => out.push((Tok::Comma, start)),
-            ':' => out.push((Tok::Colon, start)),
-            '=' => out.push((Tok::Op("=".into()), start)),
-            '!' | '<' | '>' => {
-                if c.get(i + 1) == Some(&'=') {
-                    out.push((Tok::Op(format!("{ch}=")), start));
+            b'[' => out.push((Tok::LBracket, start)),
+            b']' => out.push((Tok::RBracket, start)),
+            b'(' => out.push((Tok::LParen, start)),
+            b')' => out.push((Tok::RParen, start)),
+            b',' => out.push((Tok::Comma, start)),
+            b':' => out.push((Tok::Colon, start)),
+            b'=' => out.push((Tok::Op("="), start)),
+            b'!' | b'<' | b'>' => {
+                if next == Some(b'=') {
+                    let op = match ch {
+                        b'!' => "!=",
+                        b'<' => "<=",
+                        _ => ">=",
+                    };
+                    out.push((Tok::Op(op), start));
                     i += 2;
                     continue;
                 }
-                if ch == '!' {
+                if ch == b'!' {
                     return Err(err(i, "`!` must be followed by `=`"));
                 }
-                out.push((Tok::Op(ch.to_string()), start));
+                out.push((Tok::Op(if ch == b'<' { "<" } else { ">" }), start));
             }
-            '\'' => {
-                let (v, next) =
-                    string(&c, i + 1).ok_or_else(|| err(i, "string is never closed"))?;
+            b'\'' => {
+                let (v, next) = string(s, i + 1).ok_or_else(|| err(i, "string is never closed"))?;
                 out.push((Tok::Str(v), start));
                 i = next;
                 continue;
             }
-            c0 if (c0 == 't' || c0 == 'b' || c0 == 'h') && c.get(i + 1) == Some(&'\'') => {
-                let (v, next) =
-                    string(&c, i + 2).ok_or_else(|| err(i, "string is never closed"))?;
-                out.push((Tok::Typed(c0, v), start));
+            b't' | b'b' | b'h' if next == Some(b'\'') => {
+                let (v, next) = string(s, i + 2).ok_or_else(|| err(i, "string is never closed"))?;
+                out.push((Tok::Typed(ch, v), start));
                 i = next;
                 continue;
             }
-            '*' => out.push((Tok::Word("*".into()), start)),
+            b'*' => out.push((Tok::Word("*"), start)),
             d if d.is_ascii_digit()
-                || ((d == '-' || d == '+') && c.get(i + 1).is_some_and(char::is_ascii_digit)) =>
+                || ((d == b'-' || d == b'+') && next.is_some_and(|n| n.is_ascii_digit())) =>
             {
                 let mut j = i + 1;
-                while j < c.len() && (c[j].is_ascii_digit() || c[j] == '.') {
+                while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
                     j += 1;
                 }
-                out.push((Tok::Num(c[i..j].iter().collect()), start));
+                out.push((Tok::Num(&s[i..j]), start));
                 i = j;
                 continue;
             }
             w if w.is_ascii_alphabetic()
-                || w == '_'
-                || (w == '.' && c.get(i + 1).is_some_and(char::is_ascii_alphabetic)) =>
+                || w == b'_'
+                || (w == b'.' && next.is_some_and(|n| n.is_ascii_alphabetic())) =>
             {
                 let mut j = i;
-                while j < c.len()
-                    && (c[j].is_ascii_alphanumeric() || matches!(c[j], '_' | '-' | '.'))
-                {
+                while j < b.len() && word_byte(b[j]) {
                     j += 1;
                 }
-                out.push((Tok::Word(c[i..j].iter().collect()), start));
+                out.push((Tok::Word(&s[i..j]), start));
                 i = j;
                 continue;
             }
-            other => return Err(err(i, &format!("unexpected character `{other}`"))),
+            _ => {
+                let other = s[i..].chars().next().unwrap_or('?');
+                return Err(err(i, &format!("unexpected character `{other}`")));
+            }
         }
         i += 1;
     }
-    out.push((Tok::End, c.len()));
+    out.push((Tok::End, b.len()));
     Ok(out)
 }
 
-/// A quoted string from `i` (just after the opening quote): returns the value
-/// and the index after the closing quote.
-fn string(c: &[char], mut i: usize) -> Option<(String, usize)> {
-    let mut v = String::new();
-    while i < c.len() {
-        match c[i] {
-            '\\' => {
-                v.push(*c.get(i + 1)?);
-                i += 2;
-            }
-            '\'' => return Some((v, i + 1)),
-            x => {
-                v.push(x);
-                i += 1;
-            }
+/// A quoted string from byte `i` (just after the opening quote): returns the
+/// value and the offset after the closing quote. Borrowed unless it has
+/// escapes (`\x` stands for `x`).
+fn string(s: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
+    let b = s.as_bytes();
+    let close = i + memchr::memchr2(b'\'', b'\\', b.get(i..)?)?;
+    if b[close] == b'\'' {
+        return Some((Cow::Borrowed(&s[i..close]), close + 1));
+    }
+    let mut v = String::from(&s[i..close]);
+    let mut rest = s[close..].chars();
+    while let Some(c) = rest.next() {
+        match c {
+            '\\' => v.push(rest.next()?),
+            '\'' => return Some((Cow::Owned(v), s.len() - rest.as_str().len())),
+            x => v.push(x),
         }
     }
     None
 }
 
-struct P {
-    t: Vec<(Tok, usize)>,
+struct P<'a> {
+    s: &'a str,
+    t: Vec<(Tok<'a>, usize)>,
     i: usize,
     /// Index of the token `bump` returned last: errors point at it.
     last: usize,
-    out: Vec<Comparison>,
+    out: Vec<Cmp<'a>>,
 }
 
-impl P {
-    fn peek(&self) -> &Tok {
+/// A comparison borrowed from the pattern (what [`Comparison`] owns).
+#[derive(Debug)]
+pub(crate) struct Cmp<'a> {
+    pub(crate) object_type: &'a str,
+    pub(crate) path: Cow<'a, str>,
+    pub(crate) operator: &'static str,
+    pub(crate) negated: bool,
+    pub(crate) values: Vec<Cow<'a, str>>,
+}
+
+/// Append a piece of an object path, borrowing while there is one piece.
+fn push_part<'a>(path: &mut Cow<'a, str>, part: Cow<'a, str>) {
+    if path.is_empty() {
+        *path = part;
+    } else {
+        path.to_mut().push_str(&part);
+    }
+}
+
+impl<'a> P<'a> {
+    fn peek(&self) -> &Tok<'a> {
         &self.t[self.i.min(self.t.len() - 1)].0
     }
     fn pos(&self) -> usize {
-        self.t[self.i.min(self.t.len() - 1)].1 + 1
+        column(self.s, self.t[self.i.min(self.t.len() - 1)].1)
     }
-    fn bump(&mut self) -> Tok {
+    fn bump(&mut self) -> Tok<'a> {
         let t = self.peek().clone();
         self.last = self.i.min(self.t.len() - 1);
         if self.i < self.t.len() - 1 {
@@ -179,7 +215,7 @@ impl P {
     /// An error at the token just consumed.
     fn err<T>(&self, m: impl Into<String>) -> Result<T, PatternError> {
         Err(PatternError {
-            column: self.t[self.last].1 + 1,
+            column: column(self.s, self.t[self.last].1),
             message: m.into(),
         })
     }
@@ -246,14 +282,14 @@ impl P {
                 self.bump();
             } else if self.kw("START") {
                 self.bump();
-                if !matches!(self.bump(), Tok::Typed('t', _)) {
+                if !matches!(self.bump(), Tok::Typed(b't', _)) {
                     return self.err("expected `START t'...' STOP t'...'`");
                 }
                 if !self.kw("STOP") {
                     return self.err_here("expected `STOP`");
                 }
                 self.bump();
-                if !matches!(self.bump(), Tok::Typed('t', _)) {
+                if !matches!(self.bump(), Tok::Typed(b't', _)) {
                     return self.err("expected a timestamp t'...' after STOP");
                 }
             } else {
@@ -286,20 +322,20 @@ impl P {
         if self.bump() != Tok::Colon {
             return self.err("expected `:` after the object type");
         }
-        let mut path = String::new();
+        let mut path = Cow::Borrowed("");
         loop {
             match self.bump() {
                 Tok::Word(w) => {
                     // `hashes.'SHA-256'`: a word ending in `.` then a quoted part.
-                    path.push_str(&w);
+                    push_part(&mut path, Cow::Borrowed(w));
                     if w.ends_with('.')
                         && let Tok::Str(q) = self.peek().clone()
                     {
                         self.bump();
-                        path.push_str(&q);
+                        push_part(&mut path, q);
                     }
                 }
-                Tok::Str(q) => path.push_str(&q),
+                Tok::Str(q) => push_part(&mut path, q),
                 _ => return self.err("expected a property name"),
             }
             // `[*]` / `[0]` list indexes.
@@ -313,7 +349,7 @@ impl P {
                 self.bump();
                 self.bump();
                 self.bump();
-                path.push_str("[]");
+                path.to_mut().push_str("[]");
             }
             if let Tok::Word(w) = self.peek().clone()
                 && w.starts_with('.')
@@ -330,13 +366,13 @@ impl P {
         };
         let operator = match self.bump() {
             Tok::Op(o) => o,
-            Tok::Word(w)
-                if ["IN", "LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET"]
-                    .iter()
-                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+            Tok::Word(w) => match ["IN", "LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET"]
+                .into_iter()
+                .find(|k| w.eq_ignore_ascii_case(k))
             {
-                w.to_ascii_uppercase()
-            }
+                Some(k) => k,
+                None => return self.err("expected a comparison operator"),
+            },
             _ => return self.err("expected a comparison operator"),
         };
         let mut values = Vec::new();
@@ -353,7 +389,7 @@ impl P {
         } else {
             values.push(self.literal()?);
         }
-        self.out.push(Comparison {
+        self.out.push(Cmp {
             object_type,
             path,
             operator,
@@ -363,11 +399,12 @@ impl P {
         Ok(())
     }
 
-    fn literal(&mut self) -> Result<String, PatternError> {
+    fn literal(&mut self) -> Result<Cow<'a, str>, PatternError> {
         match self.bump() {
-            Tok::Str(s) | Tok::Num(s) | Tok::Typed(_, s) => Ok(s),
+            Tok::Str(s) | Tok::Typed(_, s) => Ok(s),
+            Tok::Num(s) => Ok(Cow::Borrowed(s)),
             Tok::Word(w) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
-                Ok(w)
+                Ok(Cow::Borrowed(w))
             }
             _ => self.err("expected a value"),
         }
@@ -383,7 +420,22 @@ impl P {
 /// assert_eq!(parse("[ipv4-addr:value = '1.2.3.4'").unwrap_err().column, 29);
 /// ```
 pub fn parse(pattern: &str) -> Result<Vec<Comparison>, PatternError> {
+    Ok(comparisons(pattern)?
+        .into_iter()
+        .map(|c| Comparison {
+            object_type: c.object_type.to_owned(),
+            path: c.path.into_owned(),
+            operator: c.operator.to_owned(),
+            negated: c.negated,
+            values: c.values.into_iter().map(Cow::into_owned).collect(),
+        })
+        .collect())
+}
+
+/// [`parse`] without copying: the comparisons borrow from the pattern.
+pub(crate) fn comparisons(pattern: &str) -> Result<Vec<Cmp<'_>>, PatternError> {
     let mut p = P {
+        s: pattern,
         t: lex(pattern)?,
         i: 0,
         last: 0,
