@@ -9,11 +9,11 @@
 //! - An empty document, an HTML page served instead of a feed, or XML that
 //!   does not parse is a located error, not "0 new items".
 
-use std::hash::{Hash, Hasher};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::report::{ImportResult, Origin, ReportDraft};
-use crate::{canonical_report_url, extract, normalized_title};
+use crate::{Extractor, canonical_report_url, normalized_title};
 
 fn bad(location: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::Format {
@@ -83,21 +83,17 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
     // An `<rss>` root without a version (common in the wild) is read as RSS 2.0.
     let versioned = add_rss_version(&stripped);
     let bytes: &[u8] = &versioned;
-    let mut parser = feed_rs::parser::Builder::new();
-    if let Some(u) = feed_url {
-        parser = parser.base_uri(Some(u));
-    }
+    let parser = builder(feed_url);
     // A parser panic is a bug in a dependency (quick-xml panics on some
     // documents whose XML declaration follows other text); it must not take
     // the caller down, so it becomes a located error like any other bad input.
-    let parsed =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.build().parse(bytes)))
-            .map_err(|_| {
-                bad(
-                    "document",
-                    "not a feed: the XML parser gave up on this document",
-                )
-            })?;
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|_| {
+            bad(
+                "document",
+                "not a feed: the XML parser gave up on this document",
+            )
+        })?;
     let mut out = ImportResult::default();
     out.warnings.extend(lossy_warning);
     let (feed_title, entries) = match parsed {
@@ -178,7 +174,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
             continue;
         };
         let mut d = ReportDraft::new(Origin::Feed, title.clone());
-        d.url = link.map(|l| canonical_report_url(&l).unwrap_or(l));
+        d.url = link.map(|l: String| canonical_report_url(&l).unwrap_or(l));
         d.published = e
             .published
             .or(e.updated)
@@ -193,28 +189,205 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
                 d.labels.push(t.to_owned());
             }
         }
-        // Identity: link, else entry id, else a stable hash of feed + title.
+        // Identity: the entry id, else a stable hash of feed, link and title
+        // (the store also keys reports by canonical link and title).
         let id = if !e.id.is_empty() {
             e.id.clone()
         } else {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            feed_url.unwrap_or("").hash(&mut h);
-            normalized_title(&title).hash(&mut h);
-            format!("feed-entry:{:016x}", h.finish())
+            let key = [
+                feed_url.unwrap_or(""),
+                d.url.as_deref().unwrap_or(""),
+                &normalized_title(&title),
+            ]
+            .join("\0");
+            format!("feed-entry:{:016x}", fnv1a(key.as_bytes()))
         };
         d.external_ids.push(id);
+        let mut text = String::with_capacity(title.len() + summary.len() + content.len() + 2);
+        for part in [title.as_str(), "\n", &summary, "\n", &content] {
+            text.push_str(part);
+        }
         d.summary = if content.len() > summary.len() {
-            content.clone()
+            content
         } else {
-            summary.clone()
+            summary
         };
-        let text = format!("{title}\n{summary}\n{content}");
-        for o in extract(&text) {
-            d.add_observable(o.kind, o.value, format!("entries[{i}] text"));
+        let found = Extractor::new().all_spans(false).extract(text.as_bytes());
+        if !found.observables.is_empty() {
+            let source = format!("entries[{i}] text");
+            for o in found.observables {
+                d.add_observable(o.kind, o.value, source.clone());
+            }
         }
         out.drafts.push(d);
     }
     Ok(out)
+}
+
+/// The feed-rs parser as this importer configures it: dates read by
+/// [`feed_date`]; no identifiers invented for entries without one (feed-rs
+/// would make up a random UUID when there is neither link nor base URI), so
+/// that [`parse`] gives them a stable one.
+fn builder(feed_url: Option<&str>) -> feed_rs::parser::Parser {
+    let mut b = feed_rs::parser::Builder::new()
+        .timestamp_parser(feed_date)
+        .id_generator(|_, _, _| String::new());
+    if let Some(u) = feed_url {
+        b = b.base_uri(Some(u));
+    }
+    b.build()
+}
+
+/// 64-bit FNV-1a: a fixed, documented hash, so entry identities stay the same
+/// across releases and toolchains.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Read a feed date: RFC 3339 and RFC 2822 as written, then the common
+/// deviations (no `T`, an offset without a colon, a date alone, a full day or
+/// month name, month before day, `UTC`/`Z`/US zone names, no zone = UTC).
+/// A date that does not exist (month 13, 30 February) or a year outside
+/// 1900–2200 is no date: never rolled over into a neighbouring month, never
+/// read in another zone than the one written.
+///
+/// ```
+/// use threatmapper_core::feed::feed_date;
+/// let t = |s| feed_date(s).map(|d| d.to_rfc3339());
+/// assert_eq!(t("Tue, 03 Dec 2024 10:00:00 GMT").as_deref(), Some("2024-12-03T10:00:00+00:00"));
+/// assert_eq!(t("Tuesday, December 3 2024 9:00 EST").as_deref(), Some("2024-12-03T14:00:00+00:00"));
+/// assert_eq!(t("2024-12-03 10:00:00+0200").as_deref(), Some("2024-12-03T08:00:00+00:00"));
+/// assert_eq!(t("2024-02-30T00:00:00Z"), None);
+/// assert_eq!(t("Mon, 01 Jan 99999 00:00:00 GMT"), None);
+/// ```
+pub fn feed_date(raw: &str) -> Option<DateTime<Utc>> {
+    let s = raw.trim();
+    let t = DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_rfc2822(s))
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|| iso_lenient(s))
+        .or_else(|| rfc2822_lenient(s))?;
+    (1900..=2200).contains(&t.year()).then_some(t)
+}
+
+/// `YYYY-MM-DD`, optionally with a time after `T` or a space, seconds and
+/// fractions optional, and a zone `Z`, `±HH:MM`, `±HHMM`, `±HH` or none (UTC).
+fn iso_lenient(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let date = NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+    if !(b.len() >= 10 && b[4] == b'-' && b[7] == b'-') {
+        return None;
+    }
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Some(date.and_time(NaiveTime::MIN).and_utc());
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    // The time runs to the zone: `Z`, `+`, `-` or a space.
+    let zone_at = rest
+        .find(['Z', 'z', '+', '-', ' '])
+        .unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(zone_at);
+    let time = NaiveTime::parse_from_str(time, "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M"))
+        .ok()?;
+    let offset = zone_offset(zone.trim())?;
+    let local = date.and_time(time);
+    Some((local - chrono::Duration::seconds(i64::from(offset))).and_utc())
+}
+
+/// A zone as seconds east of UTC: empty (UTC), `Z`, `UT`, `UTC`, `GMT`, the US
+/// zone names of RFC 822, or a numeric `±HH:MM`, `±HHMM`, `±HH`.
+fn zone_offset(z: &str) -> Option<i32> {
+    let hours = |h: i32| Some(h * 3600);
+    match z.to_ascii_uppercase().as_str() {
+        "" | "Z" | "UT" | "UTC" | "GMT" => return Some(0),
+        "EST" => return hours(-5),
+        "EDT" => return hours(-4),
+        "CST" => return hours(-6),
+        "CDT" => return hours(-5),
+        "MST" => return hours(-7),
+        "MDT" => return hours(-6),
+        "PST" => return hours(-8),
+        "PDT" => return hours(-7),
+        _ => {}
+    }
+    let (sign, digits) = match z.as_bytes().first()? {
+        b'+' => (1, &z[1..]),
+        b'-' => (-1, &z[1..]),
+        _ => return None,
+    };
+    let digits: String = digits.chars().filter(|&c| c != ':').collect();
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m) = match digits.len() {
+        2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
+        _ => return None,
+    };
+    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// RFC 2822 as feeds really write it: an optional day name (full or short,
+/// with or without a comma), day and month in either order, full or short
+/// month names, a 4-digit year, `H:MM[:SS]`, and a zone or none (UTC).
+fn rfc2822_lenient(s: &str) -> Option<DateTime<Utc>> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let lower = |w: &str| w.to_ascii_lowercase();
+    if words.first().is_some_and(|w| {
+        let w = lower(w);
+        DAYS.iter().any(|d| w.starts_with(d)) && w.chars().all(|c| c.is_ascii_alphabetic())
+    }) {
+        words.remove(0);
+    }
+    let month_of = |w: &str| {
+        let w = lower(w);
+        (w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()))
+            .then(|| MONTHS.iter().position(|m| w.starts_with(m)))
+            .flatten()
+            .map(|i| i as u32 + 1)
+    };
+    let (day, month, year, rest) = match words.as_slice() {
+        [d, m, y, rest @ ..] if month_of(m).is_some() => (*d, month_of(m)?, *y, rest),
+        [m, d, y, rest @ ..] if month_of(m).is_some() => (*d, month_of(m)?, *y, rest),
+        _ => return None,
+    };
+    if year.len() != 4 || day.len() > 2 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year.parse().ok()?, month, day.parse().ok()?)?;
+    let (time, zone) = match rest {
+        [] => (NaiveTime::MIN, ""),
+        [t] => (
+            NaiveTime::parse_from_str(t, "%H:%M:%S")
+                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+                .ok()?,
+            "",
+        ),
+        [t, z] => (
+            NaiveTime::parse_from_str(t, "%H:%M:%S")
+                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+                .ok()?,
+            *z,
+        ),
+        _ => return None,
+    };
+    let offset = zone_offset(zone)?;
+    Some((date.and_time(time) - chrono::Duration::seconds(i64::from(offset))).and_utc())
 }
 
 /// The document without its `<!DOCTYPE ...>` declaration (which may hold an
@@ -349,11 +522,8 @@ fn recover_entries(bytes: &[u8], feed_url: Option<&str>) -> Option<Recovered> {
     let (first, last) = (ranges.first()?.0, ranges.last()?.1);
     let (head, tail) = (&bytes[..first], &bytes[last..]);
     let parse = |doc: &[u8]| {
-        let mut parser = feed_rs::parser::Builder::new();
-        if let Some(u) = feed_url {
-            parser = parser.base_uri(Some(u));
-        }
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.build().parse(doc)))
+        let parser = builder(feed_url);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(doc)))
             .map_err(|_| "the XML parser gave up on this entry".to_owned())
             .and_then(|r| r.map_err(|e| e.to_string()))
     };
@@ -405,81 +575,105 @@ fn location_of(msg: &str, len: usize) -> String {
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(lt) = rest.find('<') {
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         push_decoded(&mut out, &rest[..lt]);
         let after = &rest[lt + 1..];
         let starts_tag = after
-            .chars()
+            .bytes()
             .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'));
-        let gt = if starts_tag { after.find('>') } else { None };
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?'));
+        let gt = if starts_tag {
+            memchr::memchr(b'>', after.as_bytes())
+        } else {
+            None
+        };
         let Some(gt) = gt else {
             // A lone `<`: text, not a tag.
-            push_decoded(&mut out, "<");
+            out.push('<');
             rest = after;
             continue;
         };
-        let tag = after[..gt].trim_start_matches('/').to_ascii_lowercase();
-        let name: String = tag
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
+        let tag = after[..gt].trim_start_matches('/');
+        let name_len = tag.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let name = &tag[..name_len];
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
         rest = &after[gt + 1..];
-        if (name == "script" || name == "style") && !after.starts_with('/') {
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
-                Some(p) => rest[p..].find('>').map_or("", |q| &rest[p + q + 1..]),
+        if (is("script") || is("style")) && !after.starts_with('/') {
+            // Skip to the end of the matching closing tag (any case).
+            rest = match find_close(rest, name) {
+                Some(p) => {
+                    memchr::memchr(b'>', &rest.as_bytes()[p..]).map_or("", |q| &rest[p + q + 1..])
+                }
                 None => "",
             };
             out.push(' ');
             continue;
         }
-        if matches!(
-            name.as_str(),
-            "p" | "br"
-                | "div"
-                | "li"
-                | "tr"
-                | "h1"
-                | "h2"
-                | "h3"
-                | "h4"
-                | "h5"
-                | "h6"
-                | "pre"
-                | "blockquote"
-        ) {
-            out.push('\n');
-        } else {
-            out.push(' ');
-        }
+        let block = [
+            "p",
+            "br",
+            "div",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "pre",
+            "blockquote",
+        ]
+        .iter()
+        .any(|b| is(b));
+        out.push(if block { '\n' } else { ' ' });
     }
     push_decoded(&mut out, rest);
     // Collapse runs of spaces; keep at most one blank line.
     let mut clean = String::with_capacity(out.len());
     for line in out.lines() {
-        let l = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if l.is_empty() {
+        let mut words = line.split_whitespace().peekable();
+        if words.peek().is_none() {
             if !clean.is_empty() && !clean.ends_with("\n\n") {
                 clean.push('\n');
             }
-        } else {
-            if !clean.is_empty() && !clean.ends_with('\n') {
-                clean.push('\n');
+            continue;
+        }
+        if !clean.is_empty() && !clean.ends_with('\n') {
+            clean.push('\n');
+        }
+        for (k, w) in words.enumerate() {
+            if k > 0 {
+                clean.push(' ');
             }
-            clean.push_str(&l);
+            clean.push_str(w);
         }
     }
-    clean.trim().to_owned()
+    // Words never start or end with whitespace: only line breaks can trail.
+    while clean.ends_with('\n') {
+        clean.pop();
+    }
+    clean
+}
+
+/// The offset of the first `</name` in `s`, ASCII case ignored.
+fn find_close(s: &str, name: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    memchr::memmem::find_iter(b, b"</").find(|&p| {
+        b.get(p + 2..p + 2 + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+    })
 }
 
 fn push_decoded(out: &mut String, s: &str) {
     let mut rest = s;
-    while let Some(amp) = rest.find('&') {
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
-        let end = after.find(';').filter(|&e| e <= 10);
+        // An entity is short: look for its `;` in the next 11 bytes only, so
+        // text full of bare `&` stays linear.
+        let window = &after.as_bytes()[..after.len().min(11)];
+        let end = memchr::memchr(b';', window);
         let decoded = end.and_then(|e| {
             let ent = &after[..e];
             let c = match ent {
@@ -569,5 +763,70 @@ mod tests {
         let b = parse(rss, Some("https://f.example.org/rss")).unwrap();
         assert_eq!(a.drafts[0].external_ids, b.drafts[0].external_ids);
         assert!(a.drafts[0].url.is_none());
+        // Without a feed URL too (a file import): feed-rs alone would invent
+        // a random UUID here, new on every read.
+        let c = parse(rss, None).unwrap();
+        let d = parse(rss, None).unwrap();
+        assert_eq!(c.drafts[0].external_ids, d.drafts[0].external_ids);
+        assert!(c.drafts[0].external_ids[0].starts_with("feed-entry:"));
+        assert_ne!(a.drafts[0].external_ids, c.drafts[0].external_ids);
+        // The value is fixed across releases (FNV-1a of feed, link, title).
+        assert_eq!(
+            c.drafts[0].external_ids[0],
+            format!("feed-entry:{:016x}", fnv1a(b"\0\0same"))
+        );
+    }
+
+    #[test]
+    fn dates_are_read_or_refused_never_shifted() {
+        let t =
+            |s: &str| feed_date(s).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        for (raw, want) in [
+            (
+                "Tue, 03 Dec 2024 10:00:00 GMT",
+                Some("2024-12-03T10:00:00Z"),
+            ),
+            (
+                "Tue, 3 Dec 2024 10:00:00 +0100",
+                Some("2024-12-03T09:00:00Z"),
+            ),
+            (
+                "Tuesday, 03 December 2024 10:00:00 UTC",
+                Some("2024-12-03T10:00:00Z"),
+            ),
+            ("Dec 03 2024 10:00 PST", Some("2024-12-03T18:00:00Z")),
+            ("03 Dec 2024", Some("2024-12-03T00:00:00Z")),
+            (
+                "2024-12-03T10:00:00.123-05:00",
+                Some("2024-12-03T15:00:00Z"),
+            ),
+            ("2024-12-03 10:00:00", Some("2024-12-03T10:00:00Z")),
+            ("2024-12-03T10:00:00+0530", Some("2024-12-03T04:30:00Z")),
+            ("2024-12-03", Some("2024-12-03T00:00:00Z")),
+            // Impossible dates are no dates, not the next month.
+            ("2024-13-01T00:00:00Z", None),
+            ("Fri, 30 Feb 2024 10:00:00 GMT", None),
+            ("2023-02-29", None),
+            ("Tue, 03 Dec 2024 25:00:00 GMT", None),
+            // Years out of range, unknown zones, words.
+            ("Mon, 01 Jan 99999 00:00:00 GMT", None),
+            ("0001-01-01T00:00:00Z", None),
+            ("Tue, 03 Dec 2024 10:00:00 XYZ", None),
+            ("2024-12-03T10:00:00+25:00", None),
+            ("the day after tomorrow", None),
+            ("", None),
+        ] {
+            assert_eq!(t(raw).as_deref(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn html_to_text_stays_linear_on_hostile_text() {
+        let amps = "&".repeat(1 << 20);
+        assert_eq!(html_to_text(&amps).len(), 1 << 20);
+        let scripts = "<script>x</SCRIPT >".repeat(50_000);
+        assert_eq!(html_to_text(&format!("a{scripts}b")), "a b");
+        let open = "<style>".repeat(50_000);
+        assert_eq!(html_to_text(&format!("a{open}b")), "a");
     }
 }
