@@ -2,17 +2,19 @@
 //! the parse function alone, as the peer scripts time the Python parsers.
 //!
 //! ```sh
-//! cargo run --release --example time_import -- stix|feed|misp|atlas FILE [RUNS]
+//! cargo run --release --example time_import -- stix|feed|misp|atlas|feed-rs FILE [RUNS]
 //! ```
 //! Prints one line: `seconds reports observables entries_or_objects`, where
-//! the last field counts feed entries (reports) or STIX objects.
+//! the last field counts feed entries (reports) or STIX objects. `feed-rs`
+//! times the feed-rs parser alone (no drafts, no extraction): the floor under
+//! the feed importer.
 
 use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(kind), Some(path)) = (args.next(), args.next()) else {
-        eprintln!("usage: time_import stix|feed|misp|atlas FILE [RUNS]");
+        eprintln!("usage: time_import stix|feed|misp|atlas|feed-rs FILE [RUNS]");
         std::process::exit(2);
     };
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
@@ -23,6 +25,18 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if kind == "feed-rs" {
+        let mut best = f64::INFINITY;
+        let mut entries = 0;
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            let r = feed_rs::parser::parse(std::hint::black_box(bytes.as_slice()));
+            best = best.min(t.elapsed().as_secs_f64());
+            entries = r.map_or(0, |f| f.entries.len());
+        }
+        println!("{best:.9} {entries} 0 {entries}");
+        return;
+    }
     let parse = |b: &[u8]| match kind.as_str() {
         "stix" => threatmapper_core::stix::parse(b),
         "feed" => threatmapper_core::feed::parse(b, None),
@@ -54,7 +68,7 @@ fn main() {
                 r.drafts.len()
             };
             println!(
-                "{best:.6} {} {} {units}",
+                "{best:.9} {} {} {units}",
                 r.drafts.len(),
                 r.observable_count()
             );
