@@ -126,6 +126,35 @@ fn one_bad_shape_reads_the_rest_the_same_and_counts_once() {
 }
 
 #[test]
+fn descriptions_are_read_only_where_used() {
+    let objs = vec![
+        // Not read for an indicator: any JSON is tolerated there.
+        format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--22222222-2222-4222-8222-222222222222",{TS},"description":{{"x":[1]}},"pattern_type":"stix","pattern":"[ipv4-addr:value = '198.51.100.1']","valid_from":"2024-01-01T00:00:00Z"}}"#
+        ),
+        format!(
+            r#"{{"type":"report","spec_version":"2.1","id":"report--55555555-5555-4555-8555-555555555555",{TS},"name":"A","description":"line 1\nline \"2\"","object_refs":["indicator--22222222-2222-4222-8222-222222222222"]}}"#
+        ),
+        format!(
+            r#"{{"type":"report","spec_version":"2.1","id":"report--66666666-6666-4666-8666-666666666666",{TS},"name":"B","description":null,"object_refs":[]}}"#
+        ),
+        format!(
+            r#"{{"type":"report","spec_version":"2.1","id":"report--77777777-7777-4777-8777-777777777777",{TS},"name":"C","description":7,"object_refs":[]}}"#
+        ),
+    ];
+    let r = stix::parse(&bundle(&objs)).unwrap();
+    assert_eq!(r.drafts.len(), 2);
+    assert_eq!(r.drafts[0].summary, "line 1\nline \"2\"");
+    assert_eq!(r.drafts[0].observables.len(), 1);
+    assert_eq!(r.drafts[1].summary, "");
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(
+        r.rejected[0].location,
+        "objects[3].description (report--77777777-7777-4777-8777-777777777777)"
+    );
+}
+
+#[test]
 fn envelopes_versions_and_garbage() {
     let taxii = format!(
         r#"{{"more":false,"objects":[{}]}}"#,

@@ -212,13 +212,13 @@ struct Objects<'a> {
 
 impl<'a> Objects<'a> {
     /// Check object `i` and keep what the drafts need of it.
-    fn push(&mut self, i: usize, obj: Obj<'a>) {
-        match check_object(obj, i) {
-            Ok(obj) => {
+    fn push(&mut self, i: usize, mut obj: Obj<'a>) {
+        match check_object(&obj, i) {
+            Ok(()) => {
                 if obj.spec_version.as_deref() == Some("2.0") {
                     self.v20 += 1;
                 }
-                let (rec, known) = Rec::digest(obj);
+                let (rec, known) = Rec::digest(&mut obj);
                 if !known {
                     self.unsupported += 1;
                 }
@@ -329,8 +329,9 @@ enum Data<'a> {
 
 impl<'a> Rec<'a> {
     /// Reduce a checked object; the flag says whether its type is one STIX
-    /// defines (other types are counted as unsupported).
-    fn digest(mut o: Obj<'a>) -> (Rec<'a>, bool) {
+    /// defines (other types are counted as unsupported). The object is
+    /// emptied, never copied: it is large.
+    fn digest(o: &mut Obj<'a>) -> (Rec<'a>, bool) {
         let cat = category(&o.typ);
         let class = match o.typ.as_ref() {
             "report" => Class::Report,
@@ -370,7 +371,7 @@ impl<'a> Rec<'a> {
             data,
         };
         if class == Class::Report {
-            rec.data = Data::Report(Box::new(o));
+            rec.data = Data::Report(Box::new(std::mem::take(o)));
         }
         (rec, cat != Category::Unknown)
     }
@@ -394,7 +395,7 @@ struct Definition<'a> {
 
 /// The properties of any STIX object that the importer reads; everything
 /// else (custom properties included) is skipped.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Obj<'a> {
     #[serde(rename = "type", borrow)]
     typ: Str<'a>,
@@ -408,8 +409,10 @@ struct Obj<'a> {
     modified: Option<Str<'a>>,
     #[serde(borrow, default)]
     name: Option<Str<'a>>,
+    /// Kept as raw JSON: only a report's is read, and descriptions are long
+    /// and full of escapes (reading one means copying it).
     #[serde(borrow, default)]
-    description: Option<Str<'a>>,
+    description: Option<&'a RawValue>,
     #[serde(borrow, default)]
     published: Option<Str<'a>>,
     #[serde(borrow, default)]
@@ -524,7 +527,7 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
 }
 
 /// Check what an importer must of object `i`.
-fn check_object(obj: Obj<'_>, i: usize) -> std::result::Result<Obj<'_>, Rejected> {
+fn check_object(obj: &Obj<'_>, i: usize) -> std::result::Result<(), Rejected> {
     let typ = obj.typ.as_ref();
     let id = obj.id.as_ref();
     let reject = |field: &str, reason: String| Rejected {
@@ -564,7 +567,18 @@ fn check_object(obj: Obj<'_>, i: usize) -> std::result::Result<Obj<'_>, Rejected
             }
         }
     }
-    Ok(obj)
+    if typ == "report" && report_description(obj).is_err() {
+        return Err(reject("description", "not a string".into()));
+    }
+    Ok(())
+}
+
+/// A report's description: `Ok(None)` when absent or null.
+fn report_description(obj: &Obj<'_>) -> std::result::Result<Option<String>, ()> {
+    match obj.description {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Option<String>>(raw.get()).map_err(|_| ()),
+    }
 }
 
 /// Drafts from digested objects: references resolved through an id index.
@@ -670,7 +684,7 @@ impl<'r, 'a> Build<'r, 'a> {
                 Origin::Stix,
                 rec.name.as_deref().unwrap_or("Untitled STIX report"),
             );
-            d.summary = obj.description.as_deref().unwrap_or("").to_owned();
+            d.summary = report_description(obj).ok().flatten().unwrap_or_default();
             d.external_ids.push(id.to_owned());
             if let Some(p) = obj.published.as_deref() {
                 match rfc3339(p) {
