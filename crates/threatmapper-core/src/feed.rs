@@ -66,8 +66,11 @@ pub fn parse(bytes: &[u8], feed_url: Option<&str>) -> Result<ImportResult> {
         .filter(|_| text_head.starts_with("<?xml"));
     let mut lossy_warning = None;
     let lossy: Vec<u8>;
-    let bytes = match std::str::from_utf8(bytes) {
-        Err(e) if declared.is_none_or(|d| d == "utf-8" || d == "utf8") => {
+    // (simdutf8 answers the common valid case several times faster than std
+    // on non-ASCII text; std then locates the first bad byte.)
+    let valid = simdutf8::basic::from_utf8(bytes).map(|_| ());
+    let bytes = match valid.map_err(|_| std::str::from_utf8(bytes).err()) {
+        Err(Some(e)) if declared.is_none_or(|d| d == "utf-8" || d == "utf8") => {
             lossy_warning = Some(format!(
                 "invalid UTF-8 at byte {} (and possibly later) replaced with U+FFFD",
                 e.valid_up_to()
@@ -627,31 +630,88 @@ pub fn html_to_text(html: &str) -> String {
         out.push(if block { '\n' } else { ' ' });
     }
     push_decoded(&mut out, rest);
-    // Collapse runs of spaces; keep at most one blank line.
-    let mut clean = String::with_capacity(out.len());
-    for line in out.lines() {
-        let mut words = line.split_whitespace().peekable();
-        if words.peek().is_none() {
-            if !clean.is_empty() && !clean.ends_with("\n\n") {
-                clean.push('\n');
+    collapse_whitespace(&out)
+}
+
+/// Words joined by one space, lines by one line break, at most one blank
+/// line in a row, none at the ends ("whitespace" as `char::is_whitespace`).
+/// Byte-wise: only the lead bytes of the few non-ASCII whitespace characters
+/// are decoded.
+fn collapse_whitespace(text: &str) -> String {
+    let mut clean = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        let b = line.as_bytes();
+        let mut i = 0;
+        let mut words = 0;
+        while i < b.len() {
+            let w = whitespace_len(line, i);
+            if w > 0 {
+                i += w;
+                continue;
             }
-            continue;
-        }
-        if !clean.is_empty() && !clean.ends_with('\n') {
-            clean.push('\n');
-        }
-        for (k, w) in words.enumerate() {
-            if k > 0 {
+            let start = i;
+            i += 1;
+            loop {
+                // Bytes that cannot start whitespace are skipped in a tight loop.
+                while i < b.len() && !MAY_START_WS[usize::from(b[i])] {
+                    i += 1;
+                }
+                if i >= b.len() || whitespace_len(line, i) > 0 {
+                    break;
+                }
+                i += 1;
+            }
+            if words == 0 {
+                if !clean.is_empty() && !clean.ends_with('\n') {
+                    clean.push('\n');
+                }
+            } else {
                 clean.push(' ');
             }
-            clean.push_str(w);
+            clean.push_str(&line[start..i]);
+            words += 1;
+        }
+        if words == 0 && !clean.is_empty() && !clean.ends_with("\n\n") {
+            clean.push('\n');
         }
     }
-    // Words never start or end with whitespace: only line breaks can trail.
     while clean.ends_with('\n') {
         clean.pop();
     }
     clean
+}
+
+/// Bytes that can start a whitespace character: ASCII whitespace and the
+/// lead bytes of the non-ASCII ones.
+static MAY_START_WS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(
+            i as u8,
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xC2 | 0xE1 | 0xE2 | 0xE3
+        );
+        i += 1;
+    }
+    t
+};
+
+/// The byte length of the whitespace character at byte `i` of `s`, or 0
+/// (also for a continuation byte, which is never the start of one).
+fn whitespace_len(s: &str, i: usize) -> usize {
+    let b = s.as_bytes()[i];
+    if b < 0x80 {
+        return usize::from(matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
+    }
+    // U+0085 and U+00A0 start with 0xC2; U+1680 with 0xE1; U+2000..U+205F
+    // with 0xE2; U+3000 with 0xE3. Nothing else non-ASCII is whitespace.
+    if !matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3) {
+        return 0;
+    }
+    match s.get(i..).and_then(|r| r.chars().next()) {
+        Some(c) if c.is_whitespace() => c.len_utf8(),
+        _ => 0,
+    }
 }
 
 /// The offset of the first `</name` in `s`, ASCII case ignored.
@@ -815,6 +875,15 @@ mod tests {
             ("", None),
         ] {
             assert_eq!(t(raw).as_deref(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn whitespace_by_bytes_is_char_is_whitespace() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("{c}x");
+            let want = if c.is_whitespace() { c.len_utf8() } else { 0 };
+            assert_eq!(whitespace_len(&s, 0), want, "U+{:04X}", c as u32);
         }
     }
 
