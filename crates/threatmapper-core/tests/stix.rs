@@ -141,16 +141,26 @@ fn descriptions_are_read_only_where_used() {
         format!(
             r#"{{"type":"report","spec_version":"2.1","id":"report--77777777-7777-4777-8777-777777777777",{TS},"name":"C","description":7,"object_refs":[]}}"#
         ),
+        // List properties likewise: read (and checked) for reports only.
+        format!(
+            r#"{{"type":"report","spec_version":"2.1","id":"report--88888888-8888-4888-8888-888888888888",{TS},"name":"D","labels":"apt","object_refs":[]}}"#
+        ),
+        format!(
+            r#"{{"type":"malware","spec_version":"2.1","id":"malware--99999999-9999-4999-8999-999999999999",{TS},"name":"M","labels":"apt","external_references":{{"not":"a list"}}}}"#
+        ),
     ];
     let r = stix::parse(&bundle(&objs)).unwrap();
     assert_eq!(r.drafts.len(), 2);
     assert_eq!(r.drafts[0].summary, "line 1\nline \"2\"");
     assert_eq!(r.drafts[0].observables.len(), 1);
     assert_eq!(r.drafts[1].summary, "");
-    assert_eq!(r.rejected.len(), 1);
+    let locs: Vec<&str> = r.rejected.iter().map(|x| x.location.as_str()).collect();
     assert_eq!(
-        r.rejected[0].location,
-        "objects[3].description (report--77777777-7777-4777-8777-777777777777)"
+        locs,
+        [
+            "objects[3].description (report--77777777-7777-4777-8777-777777777777)",
+            "objects[4].labels (report--88888888-8888-4888-8888-888888888888)",
+        ]
     );
 }
 

@@ -218,11 +218,15 @@ impl<'a> Objects<'a> {
                 if obj.spec_version.as_deref() == Some("2.0") {
                     self.v20 += 1;
                 }
-                let (rec, known) = Rec::digest(&mut obj);
-                if !known {
-                    self.unsupported += 1;
+                match Rec::digest(&mut obj, i) {
+                    Ok((rec, known)) => {
+                        if !known {
+                            self.unsupported += 1;
+                        }
+                        self.recs.push(rec);
+                    }
+                    Err(r) => self.rejected.push(r),
                 }
-                self.recs.push(rec);
             }
             Err(r) => self.rejected.push(r),
         }
@@ -324,14 +328,42 @@ enum Data<'a> {
         refs: Vec<Str<'a>>,
         embedded: BTreeMap<Str<'a>, &'a RawValue>,
     },
-    Report(Box<Obj<'a>>),
+    Report(Box<Report<'a>>),
+}
+
+/// A report's own properties.
+struct Report<'a> {
+    description: String,
+    published: Option<Str<'a>>,
+    labels: Vec<Str<'a>>,
+    report_types: Vec<Str<'a>>,
+    external_references: Vec<ExtRef<'a>>,
+    object_refs: Vec<Str<'a>>,
+}
+
+/// Read a list property kept raw; absent is empty. A property that is not a
+/// list of the expected shape rejects the object, naming the property.
+fn raw_list<'a, T: Deserialize<'a>>(
+    raw: Option<&'a RawValue>,
+    field: &str,
+    id: &str,
+    i: usize,
+) -> std::result::Result<Vec<T>, Rejected> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(r) => serde_json::from_str(r.get()).map_err(|e| Rejected {
+            location: format!("objects[{i}].{field} ({id})"),
+            reason: format!("not a list of the expected shape: {e}"),
+        }),
+    }
 }
 
 impl<'a> Rec<'a> {
     /// Reduce a checked object; the flag says whether its type is one STIX
     /// defines (other types are counted as unsupported). The object is
-    /// emptied, never copied: it is large.
-    fn digest(o: &mut Obj<'a>) -> (Rec<'a>, bool) {
+    /// emptied, never copied: it is large. List properties are read here,
+    /// for the classes that use them only.
+    fn digest(o: &mut Obj<'a>, i: usize) -> std::result::Result<(Rec<'a>, bool), Rejected> {
         let cat = category(&o.typ);
         let class = match o.typ.as_ref() {
             "report" => Class::Report,
@@ -348,10 +380,15 @@ impl<'a> Rec<'a> {
                 pattern: o.pattern.take(),
             },
             Class::ObservedData => Data::Observed {
-                refs: std::mem::take(&mut o.object_refs),
+                refs: raw_list(o.object_refs, "object_refs", &o.id, i)?,
                 embedded: std::mem::take(&mut o.objects),
             },
-            Class::Vulnerability => Data::Vulnerability(std::mem::take(&mut o.external_references)),
+            Class::Vulnerability => Data::Vulnerability(raw_list(
+                o.external_references,
+                "external_references",
+                &o.id,
+                i,
+            )?),
             Class::Sco => Data::Sco {
                 typ: ScoType::of(&o.typ),
                 value: o.value.take(),
@@ -371,9 +408,27 @@ impl<'a> Rec<'a> {
             data,
         };
         if class == Class::Report {
-            rec.data = Data::Report(Box::new(std::mem::take(o)));
+            let id: &str = &rec.id;
+            let description = match o.description {
+                None => None,
+                Some(raw) => {
+                    serde_json::from_str::<Option<String>>(raw.get()).map_err(|e| Rejected {
+                        location: format!("objects[{i}].description ({id})"),
+                        reason: format!("not a string: {e}"),
+                    })?
+                }
+            };
+            let report = Report {
+                description: description.unwrap_or_default(),
+                published: o.published.take(),
+                labels: raw_list(o.labels, "labels", id, i)?,
+                report_types: raw_list(o.report_types, "report_types", id, i)?,
+                external_references: raw_list(o.external_references, "external_references", id, i)?,
+                object_refs: raw_list(o.object_refs, "object_refs", id, i)?,
+            };
+            rec.data = Data::Report(Box::new(report));
         }
-        (rec, cat != Category::Unknown)
+        Ok((rec, cat != Category::Unknown))
     }
 }
 
@@ -394,7 +449,8 @@ struct Definition<'a> {
 }
 
 /// The properties of any STIX object that the importer reads; everything
-/// else (custom properties included) is skipped.
+/// else (custom properties included) is skipped. Properties only some
+/// classes use are kept as raw JSON and read by [`Rec::digest`] for those.
 #[derive(Deserialize, Default)]
 struct Obj<'a> {
     #[serde(rename = "type", borrow)]
@@ -424,15 +480,15 @@ struct Obj<'a> {
     #[serde(borrow, default)]
     value: Option<Str<'a>>,
     #[serde(borrow, default)]
-    object_refs: Vec<Str<'a>>,
+    object_refs: Option<&'a RawValue>,
     #[serde(borrow, default)]
     object_marking_refs: Vec<Str<'a>>,
     #[serde(borrow, default)]
-    labels: Vec<Str<'a>>,
+    labels: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    report_types: Vec<Str<'a>>,
+    report_types: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    external_references: Vec<ExtRef<'a>>,
+    external_references: Option<&'a RawValue>,
     #[serde(borrow, default)]
     hashes: BTreeMap<Str<'a>, Str<'a>>,
     #[serde(borrow, default)]
@@ -571,18 +627,7 @@ fn check_object(obj: &Obj<'_>, i: usize) -> std::result::Result<(), Rejected> {
             }
         }
     }
-    if typ == "report" && report_description(obj).is_err() {
-        return Err(reject("description", "not a string".into()));
-    }
     Ok(())
-}
-
-/// A report's description: `Ok(None)` when absent or null.
-fn report_description(obj: &Obj<'_>) -> std::result::Result<Option<String>, ()> {
-    match obj.description {
-        None => Ok(None),
-        Some(raw) => serde_json::from_str::<Option<String>>(raw.get()).map_err(|_| ()),
-    }
 }
 
 /// Drafts from digested objects: references resolved through an id index.
@@ -688,7 +733,7 @@ impl<'r, 'a> Build<'r, 'a> {
                 Origin::Stix,
                 rec.name.as_deref().unwrap_or("Untitled STIX report"),
             );
-            d.summary = report_description(obj).ok().flatten().unwrap_or_default();
+            d.summary = obj.description.clone();
             d.external_ids.push(id.to_owned());
             if let Some(p) = obj.published.as_deref() {
                 match rfc3339(p) {
