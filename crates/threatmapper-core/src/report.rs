@@ -227,9 +227,50 @@ pub(crate) fn url_host(url: &str) -> Option<(ObservableKind, String)> {
     .find_map(|k| crate::canonical_observable(k, host).ok().map(|v| (k, v)))
 }
 
-/// Whether [`rfc3339`] accepts a timestamp (without formatting it).
+/// Whether [`rfc3339`] accepts a timestamp (without formatting it). The
+/// form STIX producers write, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, is checked
+/// directly; anything else is left to chrono (a test checks the shortcut
+/// accepts nothing chrono refuses).
 pub(crate) fn is_rfc3339(s: &str) -> bool {
-    chrono::DateTime::parse_from_rfc3339(s.trim()).is_ok()
+    canonical_utc_timestamp(s.as_bytes()) || chrono::DateTime::parse_from_rfc3339(s.trim()).is_ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` with an optional 1–9 digit fraction and `Z`, every
+/// field in range (the day within its month, leap years included).
+fn canonical_utc_timestamp(b: &[u8]) -> bool {
+    let n = b.len();
+    if !(20..=30).contains(&n) || b[n - 1] != b'Z' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let punct = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
+    let frac_ok = match n {
+        20 => true,
+        _ => b[19] == b'.' && n >= 22 && b[20..n - 1].iter().all(u8::is_ascii_digit),
+    };
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    punct && frac_ok && (1..=days).contains(&d) && h <= 23 && mi <= 59 && sec <= 59
 }
 
 /// Normalise a timestamp to RFC 3339 UTC, if it is one.
@@ -240,4 +281,52 @@ pub(crate) fn rfc3339(s: &str) -> Option<String> {
             d.with_timezone(&chrono::Utc)
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The timestamp shortcut accepts nothing chrono refuses.
+        #[test]
+        fn timestamp_shortcut_is_within_chrono(
+            y in 0u32..10000, mo in 0u32..14, d in 0u32..33, h in 0u32..26, mi in 0u32..62,
+            sec in 0u32..62, frac in proptest::option::of("[0-9]{0,11}"), sep in "[-T:. Zz]",
+        ) {
+            let f = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            for s in [
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}{f}Z"),
+                format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{sec:02}{f}Z"),
+            ] {
+                if canonical_utc_timestamp(s.as_bytes()) {
+                    proptest::prop_assert!(chrono::DateTime::parse_from_rfc3339(&s).is_ok(), "{}", s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn timestamp_shortcut_takes_the_common_forms() {
+        for ok in [
+            "2024-01-01T00:00:00Z",
+            "2024-02-29T23:59:59.123Z",
+            "2000-02-29T00:00:00.000000001Z",
+        ] {
+            assert!(canonical_utc_timestamp(ok.as_bytes()), "{ok}");
+        }
+        for no in [
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01 00:00:00Z",
+            "2024-01-01T00:00:00+00:00",
+        ] {
+            assert!(!canonical_utc_timestamp(no.as_bytes()), "{no}");
+        }
+        // What the shortcut leaves alone still goes to chrono.
+        assert!(is_rfc3339("2024-01-01T00:00:00+00:00"));
+        assert!(!is_rfc3339("2023-02-29T00:00:00Z"));
+    }
 }

@@ -68,6 +68,8 @@ fn bad_objects_are_rejected_one_by_one() {
     let objs = vec![
         indicator("22222222-2222-4222-8222-222222222222", "[ipv4-addr:value = '198.51.100.1']"),
         r#"{"type":"indicator","spec_version":"2.1","id":"indicator--not-a-uuid","created":"2024-01-01T00:00:00Z","modified":"2024-01-01T00:00:00Z"}"#.to_owned(),
+        // Four dashes and 32 hex digits, but not laid out as a UUID.
+        r#"{"type":"mutex","spec_version":"2.1","id":"mutex--2222-22222222-4222-8222-222222222222","name":"m"}"#.to_owned(),
         r#"{"type":"malware","spec_version":"2.1","id":"malware--66666666-6666-4666-8666-666666666666","modified":"2024-01-01T00:00:00Z"}"#.to_owned(),
         indicator("77777777-7777-4777-8777-777777777777", "[ipv4-addr:value = '198.51.100.2'"),
         r#"{"type":"x-acme-thing","id":"x-acme-thing--88888888-8888-4888-8888-888888888888","spec_version":"2.1"}"#.to_owned(),
@@ -78,11 +80,15 @@ fn bad_objects_are_rejected_one_by_one() {
     assert_eq!(locs[0], "objects[1].id (indicator--not-a-uuid)");
     assert_eq!(
         locs[1],
-        "objects[2].created (malware--66666666-6666-4666-8666-666666666666)"
+        "objects[2].id (mutex--2222-22222222-4222-8222-222222222222)"
     );
-    assert_eq!(locs[2], "objects[5]");
     assert_eq!(
-        locs[3],
+        locs[2],
+        "objects[3].created (malware--66666666-6666-4666-8666-666666666666)"
+    );
+    assert_eq!(locs[3], "objects[6]");
+    assert_eq!(
+        locs[4],
         "indicator--77777777-7777-4777-8777-777777777777.pattern column 34"
     );
     assert_eq!(r.unsupported, 1); // the custom x-acme-thing

@@ -594,12 +594,9 @@ fn check_object(obj: &Obj<'_>, i: usize) -> std::result::Result<(), Rejected> {
         location: format!("objects[{i}].{field} ({id})"),
         reason,
     };
-    let ok_id = id.split_once("--").is_some_and(|(t, u)| {
-        t == typ
-            && u.len() == 36
-            && u.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-            && u.bytes().filter(|&b| b == b'-').count() == 4
-    });
+    let ok_id = id
+        .split_once("--")
+        .is_some_and(|(t, u)| t == typ && is_uuid(u.as_bytes()));
     if !ok_id {
         return Err(reject("id", format!("`{id}` is not `{typ}--<UUID>`")));
     }
@@ -628,6 +625,15 @@ fn check_object(obj: &Obj<'_>, i: usize) -> std::result::Result<(), Rejected> {
         }
     }
     Ok(())
+}
+
+/// The textual UUID form: 8-4-4-4-12 hex digits (any version, any case).
+fn is_uuid(u: &[u8]) -> bool {
+    u.len() == 36
+        && u.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// Drafts from digested objects: references resolved through an id index.
