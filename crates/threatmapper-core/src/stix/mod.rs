@@ -451,7 +451,7 @@ struct Definition<'a> {
 /// The properties of any STIX object that the importer reads; everything
 /// else (custom properties included) is skipped. Properties only some
 /// classes use are kept as raw JSON and read by [`Rec::digest`] for those.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 struct Obj<'a> {
     #[serde(rename = "type", borrow)]
     typ: Str<'a>,
