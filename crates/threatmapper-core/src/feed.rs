@@ -372,20 +372,16 @@ fn rfc2822_lenient(s: &str) -> Option<DateTime<Utc>> {
     }
     let date = NaiveDate::from_ymd_opt(year.parse().ok()?, month, day.parse().ok()?)?;
     let (time, zone) = match rest {
-        [] => (NaiveTime::MIN, ""),
-        [t] => (
-            NaiveTime::parse_from_str(t, "%H:%M:%S")
-                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
-                .ok()?,
-            "",
-        ),
-        [t, z] => (
-            NaiveTime::parse_from_str(t, "%H:%M:%S")
-                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
-                .ok()?,
-            *z,
-        ),
+        [] => (None, ""),
+        [t] => (Some(*t), ""),
+        [t, z] => (Some(*t), *z),
         _ => return None,
+    };
+    let time = match time {
+        None => NaiveTime::MIN,
+        Some(t) => NaiveTime::parse_from_str(t, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+            .ok()?,
     };
     let offset = zone_offset(zone)?;
     Some((date.and_time(time) - chrono::Duration::seconds(i64::from(offset))).and_utc())

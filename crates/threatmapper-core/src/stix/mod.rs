@@ -170,34 +170,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
-/// The top level read in one pass: each object is digested into a [`Rec`]
-/// as the parser reaches it, so no generic JSON tree and no second reading of
-/// the input is needed. When an object does not fit the expected shape the
-/// whole input is read again through [`TopRaw`], object by object, so that
-/// one bad object is rejected on its own.
+/// The top level: a bundle or a TAXII envelope, with its objects read as `O`.
+/// First as [`Objects`]: each object is digested into a [`Rec`] as the parser
+/// reaches it, so no generic JSON tree and no second reading of the input is
+/// needed. When an object does not fit the expected shape the whole input is
+/// read again with `O` = raw JSON values, object by object, so that one bad
+/// object is rejected on its own.
 #[derive(Deserialize)]
-struct Top<'a> {
-    #[serde(rename = "type", borrow, default)]
+#[serde(bound(deserialize = "'de: 'a, O: Deserialize<'de>"))]
+struct Top<'a, O> {
+    #[serde(rename = "type", default)]
     typ: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     id: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     spec_version: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    objects: Option<Objects<'a>>,
-}
-
-/// The top level with each object kept as raw JSON, read one by one.
-#[derive(Deserialize)]
-struct TopRaw<'a> {
-    #[serde(rename = "type", borrow, default)]
-    typ: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    spec_version: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    objects: Option<Vec<&'a RawValue>>,
+    #[serde(default = "Option::default")]
+    objects: Option<O>,
 }
 
 /// The objects of a bundle, digested.
@@ -261,23 +250,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Objects<'a> {
     }
 }
 
-/// How the importer treats an object.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Report,
-    Indicator,
-    ObservedData,
-    Vulnerability,
-    Sco,
-    Other,
-}
-
 /// One accepted object, reduced to what the drafts need and borrowed from
 /// the input: a bundle's objects are held in this form while references are
 /// resolved, a fraction of the size of the parsed objects.
 struct Rec<'a> {
     id: Str<'a>,
-    class: Class,
     name: Option<Str<'a>>,
     created_by_ref: Option<Str<'a>>,
     marking_refs: Vec<Str<'a>>,
@@ -365,70 +342,74 @@ impl<'a> Rec<'a> {
     /// for the classes that use them only.
     fn digest(o: &mut Obj<'a>, i: usize) -> std::result::Result<(Rec<'a>, bool), Rejected> {
         let cat = category(&o.typ);
-        let class = match o.typ.as_ref() {
-            "report" => Class::Report,
-            "indicator" => Class::Indicator,
-            "observed-data" => Class::ObservedData,
-            "vulnerability" => Class::Vulnerability,
-            _ if cat == Category::Sco => Class::Sco,
-            _ => Class::Other,
-        };
-        let data = match class {
-            Class::Report => Data::None,
-            Class::Indicator => Data::Indicator {
+        let data = match o.typ.as_ref() {
+            "report" => Data::Report(Box::new(Report::read(o, i)?)),
+            "indicator" => Data::Indicator {
                 stix: o.pattern_type.as_deref().is_none_or(|t| t == "stix"),
                 pattern: o.pattern.take(),
             },
-            Class::ObservedData => Data::Observed {
+            "observed-data" => Data::Observed {
                 refs: raw_list(o.object_refs, "object_refs", &o.id, i)?,
                 embedded: std::mem::take(&mut o.objects),
             },
-            Class::Vulnerability => Data::Vulnerability(raw_list(
+            "vulnerability" => Data::Vulnerability(raw_list(
                 o.external_references,
                 "external_references",
                 &o.id,
                 i,
             )?),
-            Class::Sco => Data::Sco {
-                typ: ScoType::of(&o.typ),
+            "marking-definition" => Data::Marking(o.definition.take().and_then(|d| d.tlp)),
+            t if cat == Category::Sco => Data::Sco {
+                typ: ScoType::of(t),
                 value: o.value.take(),
                 hashes: std::mem::take(&mut o.hashes),
             },
-            Class::Other if &*o.typ == "marking-definition" => {
-                Data::Marking(o.definition.take().and_then(|d| d.tlp))
-            }
-            Class::Other => Data::None,
+            _ => Data::None,
         };
-        let mut rec = Rec {
+        let rec = Rec {
             id: std::mem::take(&mut o.id),
-            class,
             name: o.name.take(),
             created_by_ref: o.created_by_ref.take(),
             marking_refs: std::mem::take(&mut o.object_marking_refs),
             data,
         };
-        if class == Class::Report {
-            let id: &str = &rec.id;
-            let description = match o.description {
-                None => None,
-                Some(raw) => {
-                    serde_json::from_str::<Option<String>>(raw.get()).map_err(|e| Rejected {
-                        location: format!("objects[{i}].description ({id})"),
-                        reason: format!("not a string: {e}"),
-                    })?
-                }
-            };
-            let report = Report {
-                description: description.unwrap_or_default(),
-                published: o.published.take(),
-                labels: raw_list(o.labels, "labels", id, i)?,
-                report_types: raw_list(o.report_types, "report_types", id, i)?,
-                external_references: raw_list(o.external_references, "external_references", id, i)?,
-                object_refs: raw_list(o.object_refs, "object_refs", id, i)?,
-            };
-            rec.data = Data::Report(Box::new(report));
-        }
         Ok((rec, cat != Category::Unknown))
+    }
+
+    /// Whether the object yields observables (indicators, observed-data,
+    /// vulnerabilities, cyber observables).
+    fn bears_observables(&self) -> bool {
+        matches!(
+            self.data,
+            Data::Indicator { .. }
+                | Data::Observed { .. }
+                | Data::Vulnerability(_)
+                | Data::Sco { .. }
+        )
+    }
+}
+
+impl<'a> Report<'a> {
+    /// A report's own properties, read from object `i`.
+    fn read(o: &mut Obj<'a>, i: usize) -> std::result::Result<Report<'a>, Rejected> {
+        let id: &str = &o.id;
+        let description = match o.description {
+            None => None,
+            Some(raw) => {
+                serde_json::from_str::<Option<String>>(raw.get()).map_err(|e| Rejected {
+                    location: format!("objects[{i}].description ({id})"),
+                    reason: format!("not a string: {e}"),
+                })?
+            }
+        };
+        Ok(Report {
+            description: description.unwrap_or_default(),
+            labels: raw_list(o.labels, "labels", id, i)?,
+            report_types: raw_list(o.report_types, "report_types", id, i)?,
+            external_references: raw_list(o.external_references, "external_references", id, i)?,
+            object_refs: raw_list(o.object_refs, "object_refs", id, i)?,
+            published: o.published.take(),
+        })
     }
 }
 
@@ -526,13 +507,14 @@ pub fn parse(bytes: &[u8]) -> Result<ImportResult> {
         }
         return Err(bad("$", "a STIX bundle is a JSON object"));
     }
-    let (typ, id, spec_version, objects) = match serde_json::from_str::<Top<'_>>(text) {
+    let (typ, id, spec_version, objects) = match serde_json::from_str::<Top<'_, Objects<'_>>>(text)
+    {
         Ok(t) => (t.typ, t.id, t.spec_version, t.objects),
         Err(_) => {
             // Some object does not have the expected shape (or the input is
             // not JSON): read again with each object on its own, so the bad
             // object is rejected alone, or the input's error is located.
-            let top: TopRaw<'_> = serde_json::from_str(text).map_err(|e| {
+            let top: Top<'_, Vec<&RawValue>> = serde_json::from_str(text).map_err(|e| {
                 bad(
                     &format!("line {} column {}", e.line(), e.column()),
                     format!("not a STIX bundle: {e}"),
@@ -788,10 +770,7 @@ impl<'r, 'a> Build<'r, 'a> {
             if self.referenced[i] {
                 continue;
             }
-            if matches!(
-                rec.class,
-                Class::Indicator | Class::ObservedData | Class::Vulnerability | Class::Sco
-            ) {
+            if rec.bears_observables() {
                 if producer.is_none() {
                     producer = self.identity_name(rec.created_by_ref.as_deref());
                 }
